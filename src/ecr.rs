@@ -1,0 +1,181 @@
+//! The only module that talks to ECR: four calls, and the one decision that matters about their
+//! errors, whether a retry could fix them.
+
+use aws_sdk_ecr::config::http::HttpResponse;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
+use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
+use aws_sdk_ecr::Client;
+
+/// A failed ECR call.
+#[derive(Debug, thiserror::Error)]
+pub enum EcrError {
+    /// The repository does not exist (or was deleted meanwhile).
+    #[error("repository {0} does not exist")]
+    RepositoryNotFound(String),
+    #[error("ECR {operation} failed: {message}")]
+    Api {
+        operation: &'static str,
+        /// ECR's error code, when it sent one.
+        code: Option<String>,
+        message: String,
+        retryable: bool,
+        #[source]
+        source: Box<aws_sdk_ecr::Error>,
+    },
+}
+
+impl EcrError {
+    /// Whether Lambda's retries could fix it: throttling, 5xx, a network failure, or a principal
+    /// that IAM cannot resolve yet (a role created seconds ago).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            EcrError::Api {
+                retryable: true,
+                ..
+            }
+        )
+    }
+
+    fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        aws_sdk_ecr::Error: From<SdkError<E, HttpResponse>>,
+    {
+        let code = err.code().map(str::to_string);
+        let message = match err.message() {
+            Some(m) => format!("{}: {m}", code.as_deref().unwrap_or("error")),
+            None => DisplayErrorContext(&err).to_string(),
+        };
+        let retryable = match &err {
+            SdkError::ServiceError(_) => {
+                let code = code.as_deref().unwrap_or_default();
+                code.contains("Throttl")
+                    || code == "TooManyRequestsException"
+                    || code == "ServerException"
+                    || code == "ServiceUnavailableException"
+                    || (code == "InvalidParameterException"
+                        && message.to_ascii_lowercase().contains("principal not found"))
+                    || err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
+            }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            _ => false,
+        };
+        EcrError::Api {
+            operation,
+            code,
+            message,
+            retryable,
+            source: Box::new(aws_sdk_ecr::Error::from(err)),
+        }
+    }
+}
+
+/// What `create_repository` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    Created,
+    /// Someone (pull-through cache, another invocation) created it first.
+    AlreadyExists,
+}
+
+/// The ECR calls the remediator makes.
+#[derive(Debug, Clone)]
+pub struct Ecr {
+    client: Client,
+}
+
+impl Ecr {
+    pub fn new(client: Client) -> Self {
+        Ecr { client }
+    }
+
+    /// The caller's own registry ID, i.e. the function's account.
+    pub async fn registry_id(&self) -> Result<String, EcrError> {
+        let out = self
+            .client
+            .describe_registry()
+            .send()
+            .await
+            .map_err(|e| EcrError::from_sdk("DescribeRegistry", e))?;
+        Ok(out.registry_id().unwrap_or_default().to_string())
+    }
+
+    /// The repository's policy text; `None` when it has none.
+    pub async fn get_policy(
+        &self,
+        registry_id: &str,
+        repository: &str,
+    ) -> Result<Option<String>, EcrError> {
+        let result = self
+            .client
+            .get_repository_policy()
+            .registry_id(registry_id)
+            .repository_name(repository)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.policy_text().map(str::to_string)),
+            Err(e) => match e.as_service_error() {
+                Some(GetRepositoryPolicyError::RepositoryPolicyNotFoundException(_)) => Ok(None),
+                Some(GetRepositoryPolicyError::RepositoryNotFoundException(_)) => {
+                    Err(EcrError::RepositoryNotFound(repository.to_string()))
+                }
+                _ => Err(EcrError::from_sdk("GetRepositoryPolicy", e)),
+            },
+        }
+    }
+
+    /// Replaces the repository's policy. Never `force`: an Allow-only grant cannot lock anyone out.
+    pub async fn set_policy(
+        &self,
+        registry_id: &str,
+        repository: &str,
+        policy_text: &str,
+    ) -> Result<(), EcrError> {
+        let result = self
+            .client
+            .set_repository_policy()
+            .registry_id(registry_id)
+            .repository_name(repository)
+            .policy_text(policy_text)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+                Err(EcrError::RepositoryNotFound(repository.to_string()))
+            }
+            Err(e) => Err(EcrError::from_sdk("SetRepositoryPolicy", e)),
+        }
+    }
+
+    /// Creates a repository with ECR's defaults.
+    pub async fn create_repository(
+        &self,
+        registry_id: &str,
+        repository: &str,
+    ) -> Result<Creation, EcrError> {
+        let result = self
+            .client
+            .create_repository()
+            .registry_id(registry_id)
+            .repository_name(repository)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Creation::Created),
+            Err(e) => match e.as_service_error() {
+                Some(CreateRepositoryError::RepositoryAlreadyExistsException(_)) => {
+                    Ok(Creation::AlreadyExists)
+                }
+                _ => Err(EcrError::from_sdk("CreateRepository", e)),
+            },
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! One event in, one outcome out: the path shared by the Lambda and `ecr-policy-remediator handle`.
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{debug, info, warn};
+
+use crate::ecr::{Creation, Ecr, EcrError};
+use crate::event::{Classified, Event, Target, Trigger};
+use crate::policy::{self, Plan};
+use crate::rules::{desired_statements, Caller, Config, Rule};
+
+/// What happened to one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The policy was written.
+    Applied,
+    /// The policy was already right; nothing was written.
+    Unchanged,
+    /// The repository was created on a denied pull, and its policy attached.
+    Created,
+    /// Dry run: the policy (or repository) would have been written.
+    Planned,
+    /// Nothing to do, or not ours; the reason says which.
+    Skipped,
+    /// Cannot succeed as it stands; the reason says why.
+    Failed,
+}
+
+/// The handler's answer, and the one log line each invocation leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub event_id: Option<String>,
+    pub trigger: Trigger,
+    pub repository: Option<String>,
+    pub outcome: Status,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn new(event: &Event, trigger: Trigger, outcome: Status) -> Self {
+        Outcome {
+            event_id: event.id.clone(),
+            trigger,
+            repository: None,
+            outcome,
+            rules: Vec::new(),
+            reason: None,
+        }
+    }
+
+    fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Emits the invocation's structured log line.
+    pub fn log(&self) {
+        let trigger = serde_json::to_value(self.trigger).unwrap_or_default();
+        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let (trigger, outcome) = (
+            trigger.as_str().unwrap_or_default(),
+            outcome.as_str().unwrap_or_default(),
+        );
+        let event_id = self.event_id.as_deref().unwrap_or_default();
+        let repository = self.repository.as_deref().unwrap_or_default();
+        let rules = self.rules.join(",");
+        let reason = self.reason.as_deref().unwrap_or_default();
+        if self.outcome == Status::Failed {
+            warn!(
+                event_id,
+                trigger, repository, outcome, rules, reason, "event handled"
+            );
+        } else {
+            info!(
+                event_id,
+                trigger, repository, outcome, rules, reason, "event handled"
+            );
+        }
+    }
+}
+
+/// An event that a retry may fix (throttling, 5xx, a principal IAM does not know yet). The Lambda
+/// returns it as an error so that Lambda's retries and the dead-letter queue do their job.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .outcome.reason.as_deref().unwrap_or("retryable failure"))]
+pub struct RetryableError {
+    /// What the outcome was when it gave up (`failed`, with the reason).
+    pub outcome: Box<Outcome>,
+    #[source]
+    pub source: EcrError,
+}
+
+/// The configuration, the ECR client and the registry the function acts on: built once per cold
+/// start, then shared by every invocation.
+#[derive(Debug, Clone)]
+pub struct Remediator {
+    config: Config,
+    ecr: Ecr,
+    registry_id: String,
+    region: String,
+}
+
+/// What the policy of one repository needs, as `plan` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryPlan {
+    pub rules: Vec<String>,
+    /// `None` when the repository has no policy.
+    pub current: Option<String>,
+    pub plan: Result<Plan, String>,
+}
+
+enum Step {
+    Unchanged,
+    Applied,
+    Created,
+    Planned(&'static str),
+    NotFound,
+    Skipped(String),
+    Failed(String),
+}
+
+impl Remediator {
+    /// Learns the registry ID (`DescribeRegistry`) and the region from the SDK configuration.
+    pub async fn connect(config: Config, sdk: &SdkConfig) -> Result<Self, EcrError> {
+        let ecr = Ecr::new(aws_sdk_ecr::Client::new(sdk));
+        let registry_id = ecr.registry_id().await?;
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        Ok(Self::new(config, ecr, registry_id, region))
+    }
+
+    pub fn new(config: Config, ecr: Ecr, registry_id: String, region: String) -> Self {
+        Remediator {
+            config,
+            ecr,
+            registry_id,
+            region,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn registry_id(&self) -> &str {
+        &self.registry_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Handles one event and logs its outcome. `Err` only for what a retry may fix.
+    pub async fn handle(&self, raw: &Value) -> Result<Outcome, RetryableError> {
+        let event = Event::classify(raw);
+        let result = self.handle_classified(&event).await;
+        match &result {
+            Ok(outcome) => outcome.log(),
+            Err(e) => e.outcome.log(),
+        }
+        result
+    }
+
+    async fn handle_classified(&self, event: &Event) -> Result<Outcome, RetryableError> {
+        let (trigger, target, caller) = match &event.classified {
+            Classified::Skip { trigger, reason } => {
+                return Ok(Outcome::new(event, *trigger, Status::Skipped).because(reason))
+            }
+            Classified::Invalid { trigger, reason } => {
+                return Ok(Outcome::new(event, *trigger, Status::Failed).because(reason))
+            }
+            Classified::RepositoryCreated(t) => (Trigger::RepositoryCreated, t, None),
+            Classified::PullDenied { target, caller } => {
+                (Trigger::PullDenied, target, Some(caller))
+            }
+        };
+        let mut out = Outcome::new(event, trigger, Status::Skipped);
+        out.repository = Some(target.repository.clone());
+        if let Some(reason) = self.foreign(target) {
+            return Ok(out.because(reason));
+        }
+        let rules: Vec<&Rule> = self.config.matching(&target.repository).collect();
+        out.rules = rules.iter().map(|r| r.name.clone()).collect();
+        if let Some(caller) = caller {
+            if !rules.iter().any(|r| r.names_caller(caller)) {
+                warn!(
+                    repository = %target.repository,
+                    caller_account = caller.account.as_deref().unwrap_or_default(),
+                    caller_principal = caller.principal_arn.as_deref().unwrap_or_default(),
+                    matching_rules = %out.rules.join(","),
+                    "denied pull from a caller that no matching rule names"
+                );
+            }
+        }
+        if rules.is_empty() {
+            return Ok(out.because("no rule matches this repository"));
+        }
+
+        let step = self.converge(&target.repository, &rules).await;
+        let step = match (step, caller) {
+            (Ok(Step::NotFound), Some(caller)) => {
+                self.create_on_denied_pull(&target.repository, &rules, caller)
+                    .await
+            }
+            (step, _) => step,
+        };
+        finish(out, step)
+    }
+
+    /// Says why an event about another registry or region is not ours.
+    fn foreign(&self, t: &Target) -> Option<String> {
+        (t.registry_id != self.registry_id || t.region != self.region).then(|| {
+            format!(
+                "the event concerns registry {} in {}; this function manages registry {} in {}",
+                t.registry_id, t.region, self.registry_id, self.region
+            )
+        })
+    }
+
+    /// Makes one existing repository's policy what `rules` say: one read, and a write only if
+    /// something changes.
+    async fn converge(&self, repository: &str, rules: &[&Rule]) -> Result<Step, EcrError> {
+        let desired = desired_statements(rules.iter().copied());
+        let current = match self.ecr.get_policy(&self.registry_id, repository).await {
+            Ok(current) => current,
+            Err(EcrError::RepositoryNotFound(_)) => return Ok(Step::NotFound),
+            Err(e) => return Err(e),
+        };
+        let text = match policy::plan(current.as_deref(), &desired) {
+            Ok(Plan::Unchanged) => return Ok(Step::Unchanged),
+            Ok(Plan::Write(text)) => text,
+            Err(e) => return Ok(Step::Failed(e.to_string())),
+        };
+        debug!(
+            repository,
+            before = current.as_deref().unwrap_or_default(),
+            after = %text,
+            "repository policy change"
+        );
+        if self.config.dry_run {
+            return Ok(Step::Planned("dry run: the policy would be written"));
+        }
+        match self
+            .ecr
+            .set_policy(&self.registry_id, repository, &text)
+            .await
+        {
+            Ok(()) => Ok(Step::Applied),
+            Err(EcrError::RepositoryNotFound(_)) => Ok(Step::NotFound),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A denied pull of a repository that does not exist: create it only for a caller that a
+    /// matching rule with `createOnDeniedPull` names explicitly. Being denied must not be a way to
+    /// create repositories in someone else's registry.
+    async fn create_on_denied_pull(
+        &self,
+        repository: &str,
+        rules: &[&Rule],
+        caller: &Caller,
+    ) -> Result<Step, EcrError> {
+        let allowed = rules
+            .iter()
+            .any(|r| r.create_on_denied_pull && r.names_caller(caller));
+        if !allowed {
+            return Ok(Step::Skipped(
+                "the repository does not exist, and no matching rule with createOnDeniedPull \
+                 names the caller"
+                    .into(),
+            ));
+        }
+        if self.config.dry_run {
+            return Ok(Step::Planned(
+                "dry run: the repository would be created and its policy attached",
+            ));
+        }
+        let creation = self
+            .ecr
+            .create_repository(&self.registry_id, repository)
+            .await?;
+        if creation == Creation::AlreadyExists {
+            return self.converge(repository, rules).await;
+        }
+        let text = match policy::plan(None, &desired_statements(rules.iter().copied())) {
+            Ok(Plan::Write(text)) => text,
+            Ok(Plan::Unchanged) => return Ok(Step::Created),
+            Err(e) => return Ok(Step::Failed(format!("repository created, but {e}"))),
+        };
+        debug!(repository, after = %text, "repository created on a denied pull");
+        self.ecr
+            .set_policy(&self.registry_id, repository, &text)
+            .await?;
+        Ok(Step::Created)
+    }
+
+    /// What `plan` shows for one repository: the matching rules, the current policy and the
+    /// change. Writes nothing.
+    pub async fn plan_repository(&self, repository: &str) -> Result<RepositoryPlan, EcrError> {
+        let rules: Vec<&Rule> = self.config.matching(repository).collect();
+        let names = rules.iter().map(|r| r.name.clone()).collect();
+        let current = self.ecr.get_policy(&self.registry_id, repository).await?;
+        let plan = if rules.is_empty() {
+            Ok(Plan::Unchanged)
+        } else {
+            policy::plan(
+                current.as_deref(),
+                &desired_statements(rules.iter().copied()),
+            )
+            .map_err(|e| e.to_string())
+        };
+        Ok(RepositoryPlan {
+            rules: names,
+            current,
+            plan,
+        })
+    }
+}
+
+fn finish(out: Outcome, step: Result<Step, EcrError>) -> Result<Outcome, RetryableError> {
+    let with = |status: Status, reason: Option<String>| Outcome {
+        outcome: status,
+        reason,
+        ..out.clone()
+    };
+    Ok(match step {
+        Ok(Step::Unchanged) => with(Status::Unchanged, None),
+        Ok(Step::Applied) => with(Status::Applied, None),
+        Ok(Step::Created) => with(Status::Created, None),
+        Ok(Step::Planned(reason)) => with(Status::Planned, Some(reason.into())),
+        Ok(Step::Skipped(reason)) => with(Status::Skipped, Some(reason)),
+        Ok(Step::NotFound) => with(
+            Status::Skipped,
+            Some("the repository no longer exists".into()),
+        ),
+        Ok(Step::Failed(reason)) => with(Status::Failed, Some(reason)),
+        Err(e) if e.is_retryable() => {
+            return Err(RetryableError {
+                outcome: Box::new(with(Status::Failed, Some(format!("{e} (retryable)")))),
+                source: e,
+            })
+        }
+        Err(e) => with(Status::Failed, Some(e.to_string())),
+    })
+}
+
+impl From<RetryableError> for lambda_runtime::Diagnostic {
+    fn from(e: RetryableError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "Retryable".to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! # ecr-policy-remediator
+//!
+//! An AWS Lambda that gives ECR repositories the cross-account repository policy the rules ask
+//! for, within seconds of the repository being created (by a person, a pipeline, pull-through
+//! cache or replication) or of a cross-account pull being denied.
+//!
+//! The decision is pure and lives in plain modules: [`event`] reads EventBridge/CloudTrail events
+//! and says which repository they concern, [`rules`] holds the validated configuration and the
+//! statements it generates, [`policy`] merges those into a repository's current policy. [`ecr`] is
+//! the thin SDK adapter and [`handler`] puts them together; [`cli`] is the command line.
+//!
+//! ## Environment variables
+//!
+//! | Variable | Meaning |
+//! |---|---|
+//! | `REMEDIATOR_CONFIG` | The rules, as JSON. |
+//! | `REMEDIATOR_CONFIG_FILE` | A path to the rules file (instead of `REMEDIATOR_CONFIG`; set only one). |
+//! | `REMEDIATOR_DRY_RUN` | `true` or `1`: decide and report, write nothing. |
+//! | `RUST_LOG` | Log level: `error`, `warn`, `info` (default) or `debug` (adds the before/after policy). |
+//! | `AWS_LAMBDA_LOG_LEVEL` | Used when `RUST_LOG` is not set (Lambda's advanced logging controls). |
+//! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment. |
+
+pub mod cli;
+pub mod ecr;
+pub mod event;
+pub mod handler;
+pub mod policy;
+pub mod rules;
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
+use tracing_subscriber::filter::LevelFilter;
+
+/// The SDK configuration from the standard environment, with timeouts that leave room for the
+/// SDK's own retries inside a Lambda invocation.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::from_env()
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// JSON logs on standard error, one object per line, fields at the top level so that CloudWatch
+/// Logs Insights can filter on `outcome` or `repository` directly.
+pub fn init_tracing() {
+    let level = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
+        .ok()
+        .and_then(|l| l.trim().to_ascii_lowercase().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}

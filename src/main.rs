@@ -1,0 +1,39 @@
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, Parser};
+use ecr_policy_remediator::cli::{self, Cli};
+use ecr_policy_remediator::handler::{Outcome, Remediator, RetryableError};
+use ecr_policy_remediator::rules::Config;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<ExitCode> {
+    ecr_policy_remediator::init_tracing();
+    let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return Ok(cli::run(command).await);
+    }
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        Cli::command().print_help()?;
+        return Ok(ExitCode::from(2));
+    }
+    // A bad configuration fails the init, once, instead of every event later.
+    let config = Config::from_env().context("invalid configuration")?;
+    let sdk = ecr_policy_remediator::sdk_config().await;
+    let remediator = Remediator::connect(config, &sdk)
+        .await
+        .context("cannot learn the registry ID (ecr:DescribeRegistry)")?;
+    lambda_runtime::run(service_fn(|event| handle(&remediator, event)))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn handle(
+    remediator: &Remediator,
+    event: LambdaEvent<Value>,
+) -> Result<Outcome, RetryableError> {
+    remediator.handle(&event.payload).await
+}
