@@ -1,0 +1,269 @@
+//! The integration-test harness: a real moto server on a free loopback port, started per test and
+//! stopped when the test ends, and a real `aws-sdk-ecr` client that records every request it sends.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecr::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_ecr::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use ecr_policy_remediator::ecr::Ecr;
+use ecr_policy_remediator::handler::Remediator;
+use ecr_policy_remediator::rules::Config;
+use serde_json::Value;
+
+pub const REGISTRY: &str = "111111111111";
+pub const REGION: &str = "us-east-1";
+pub const INSTALL_HINT: &str =
+    "moto is missing: run `make venv` (it installs the pinned moto[server] into .venv), \
+     or set MOTO_SERVER to a moto_server executable";
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The moto_server the project pinned: `MOTO_SERVER`, else `.venv/bin/moto_server`.
+pub fn moto_server_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = manifest_dir().join(".venv/bin/moto_server");
+    assert!(venv.exists(), "{INSTALL_HINT}");
+    venv
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A moto server owned by one test.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let path = moto_server_path();
+        let port = free_port();
+        let child = Command::new(&path)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACCOUNT_ID", REGISTRY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}. {INSTALL_HINT}", path.display()));
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_server exited at start-up with {status}. {INSTALL_HINT}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {addr} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// A client of this server that records each HTTP request by operation.
+    pub fn client(&self) -> (Client, Recorder) {
+        let recorder = Recorder::default();
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .interceptor(recorder.clone())
+            .build();
+        (Client::from_conf(config), recorder)
+    }
+
+    /// The environment the binary and cargo-lambda need to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Counts the HTTP requests a client sends, by operation name.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl Recorder {
+    pub fn count(&self, operation: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| *o == operation)
+            .count()
+    }
+    pub fn total(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    pub fn by_operation(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for op in self.0.lock().unwrap().iter() {
+            *out.entry(op.clone()).or_insert(0) += 1;
+        }
+        out
+    }
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+pub fn sample_config_path() -> PathBuf {
+    manifest_dir().join("events/config.json")
+}
+
+pub fn sample_config() -> Config {
+    Config::from_file(&sample_config_path()).expect("events/config.json is valid")
+}
+
+pub fn load_event(name: &str) -> Value {
+    let path = manifest_dir().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn sample_event_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(manifest_dir().join("events"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && n != "config.json")
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn remediator(client: &Client, config: Config) -> Remediator {
+    Remediator::new(
+        config,
+        Ecr::new(client.clone()),
+        REGISTRY.into(),
+        REGION.into(),
+    )
+}
+
+pub async fn create_repository(client: &Client, name: &str) {
+    client
+        .create_repository()
+        .repository_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+}
+
+pub async fn set_policy(client: &Client, name: &str, text: &str) {
+    client
+        .set_repository_policy()
+        .repository_name(name)
+        .policy_text(text)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("set policy on {name}: {e:?}"));
+}
+
+pub async fn policy(client: &Client, name: &str) -> Option<String> {
+    match client
+        .get_repository_policy()
+        .repository_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out.policy_text().map(str::to_string),
+        Err(e) => {
+            let code = aws_sdk_ecr::error::ProvideErrorMetadata::code(&e).map(str::to_string);
+            assert_eq!(
+                code.as_deref(),
+                Some("RepositoryPolicyNotFoundException"),
+                "{e:?}"
+            );
+            None
+        }
+    }
+}
+
+pub async fn repository_exists(client: &Client, name: &str) -> bool {
+    client
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The statements of a policy, as values.
+pub fn statements(policy: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(policy).expect("policy is JSON");
+    match &v["Statement"] {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![v["Statement"].clone()],
+        _ => Vec::new(),
+    }
+}
+
+pub fn sids(policy: &str) -> Vec<String> {
+    statements(policy)
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ecr-policy-remediator"))
+}

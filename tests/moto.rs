@@ -1,0 +1,380 @@
+//! The handler against a real ECR emulator (moto), through the real aws-sdk-ecr client.
+
+mod common;
+
+use common::*;
+use ecr_policy_remediator::handler::{Outcome, Remediator, Status};
+use ecr_policy_remediator::rules::Config;
+use serde_json::{json, Value};
+
+const FOREIGN: &str = r#"{"Sid":"PlatformBreakGlass","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/platform-admin"},"Action":["ecr:*"]}"#;
+
+async fn handle(r: &Remediator, event: &Value) -> Outcome {
+    r.handle(event)
+        .await
+        .expect("no retryable failure against moto")
+}
+
+/// The demo's registry: the repositories the sample events talk about, one with a statement of
+/// its own.
+async fn seed(client: &aws_sdk_ecr::Client) {
+    for name in [
+        "team-a/payments-api",
+        "registry.k8s.io/pause",
+        "team-a/billing-worker",
+        "team-a/ledger",
+        "scratch/experiment",
+    ] {
+        create_repository(client, name).await;
+    }
+    set_policy(
+        client,
+        "team-a/payments-api",
+        &format!(r#"{{"Version":"2012-10-17","Statement":[{FOREIGN}]}}"#),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn api_creation_grants_the_configured_policy() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(
+        out.trigger,
+        ecr_policy_remediator::event::Trigger::RepositoryCreated
+    );
+    assert_eq!(out.rules, ["team-a", "team-a-ci"]);
+    let policy = policy(&client, "team-a/payments-api")
+        .await
+        .expect("a policy");
+    assert_eq!(
+        sids(&policy),
+        [
+            "EcrPolicyRemediator-team-a-Principals",
+            "EcrPolicyRemediator-team-a-ci-Principals"
+        ]
+    );
+    let push = &statements(&policy)[1];
+    assert!(push["Action"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("ecr:PutImage")));
+    let pull = &statements(&policy)[0];
+    assert!(!pull["Action"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("ecr:PutImage")));
+    assert_eq!(
+        pull["Principal"]["AWS"],
+        json!([
+            "arn:aws:iam::222222222222:role/eks-node-role",
+            "arn:aws:iam::333333333333:root"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn pull_through_cache_creation_grants_the_configured_policy() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "registry.k8s.io/pause").await;
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-pull-through-cache.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.repository.as_deref(), Some("registry.k8s.io/pause"));
+    let policy = policy(&client, "registry.k8s.io/pause")
+        .await
+        .expect("a policy");
+    assert_eq!(
+        sids(&policy),
+        [
+            "EcrPolicyRemediator-k8s-mirror-Org",
+            "EcrPolicyRemediator-k8s-mirror-Principals"
+        ]
+    );
+    let org = &statements(&policy)[0];
+    assert_eq!(org["Principal"], "*");
+    assert_eq!(
+        org["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        json!(["o-a1b2c3d4e5"])
+    );
+}
+
+#[tokio::test]
+async fn foreign_statements_are_kept_and_stale_owned_ones_removed() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let stale = r#"{"Sid":"EcrPolicyRemediator-retired-Principals","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"ecr:BatchGetImage"}"#;
+    set_policy(
+        &client,
+        "team-a/payments-api",
+        &format!(r#"{{"Version":"2008-10-17","Statement":[{FOREIGN},{stale}]}}"#),
+    )
+    .await;
+    let before = policy(&client, "team-a/payments-api").await.unwrap();
+    let foreign_before = statements(&before)[0].clone();
+
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Applied);
+    let after = policy(&client, "team-a/payments-api").await.unwrap();
+    assert!(
+        after.contains(FOREIGN),
+        "foreign statement kept verbatim: {after}"
+    );
+    assert_eq!(statements(&after)[0], foreign_before);
+    assert!(
+        !after.contains("retired"),
+        "stale owned statement removed: {after}"
+    );
+    assert!(
+        after.starts_with(r#"{"Version":"2008-10-17""#),
+        "version kept: {after}"
+    );
+    assert_eq!(sids(&after).len(), 3);
+}
+
+#[tokio::test]
+async fn a_second_delivery_is_unchanged_and_writes_nothing() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let r = remediator(&client, sample_config());
+    let event = load_event("create-repository-api.json");
+    assert_eq!(handle(&r, &event).await.outcome, Status::Applied);
+    recorder.clear();
+    let out = handle(&r, &event).await;
+    assert_eq!(out.outcome, Status::Unchanged, "{out:?}");
+    assert_eq!(recorder.count("GetRepositoryPolicy"), 1);
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
+    assert_eq!(recorder.total(), 1, "a compliant repository costs one read");
+}
+
+#[tokio::test]
+async fn a_denied_pull_of_a_missing_repository_creates_it_for_a_caller_the_rule_names() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
+    assert_eq!(out.outcome, Status::Created, "{out:?}");
+    assert_eq!(out.repository.as_deref(), Some("team-a/checkout"));
+    assert!(repository_exists(&client, "team-a/checkout").await);
+    let policy = policy(&client, "team-a/checkout")
+        .await
+        .expect("policy attached");
+    assert_eq!(
+        sids(&policy).len(),
+        2,
+        "every matching rule's grant: {policy}"
+    );
+    assert_eq!(recorder.count("CreateRepository"), 1);
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 1);
+}
+
+#[tokio::test]
+async fn a_denied_pull_of_a_missing_repository_creates_nothing_for_a_caller_no_rule_names() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("pull-denied-not-found-unnamed-caller.json")).await;
+    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert!(
+        out.reason
+            .as_deref()
+            .unwrap()
+            .contains("createOnDeniedPull"),
+        "{out:?}"
+    );
+    assert!(!repository_exists(&client, "team-a/ghost").await);
+    assert_eq!(recorder.count("CreateRepository"), 0);
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
+}
+
+#[tokio::test]
+async fn a_rule_without_create_on_denied_pull_never_creates() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let config = Config::from_json(
+        r#"{"rules":[{"name":"team-a","repositories":["team-a/*"],
+            "principals":{"roles":["arn:aws:iam::222222222222:role/eks-node-role"]}}]}"#,
+    )
+    .unwrap();
+    let r = remediator(&client, config);
+    let out = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
+    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(recorder.count("CreateRepository"), 0);
+}
+
+#[tokio::test]
+async fn events_about_another_registry_or_region_make_no_ecr_call() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    seed(&client).await;
+    recorder.clear();
+    let r = remediator(&client, sample_config());
+    for name in [
+        "skip-pull-denied-other-registry.json",
+        "skip-create-repository-other-region.json",
+    ] {
+        let out = handle(&r, &load_event(name)).await;
+        assert_eq!(out.outcome, Status::Skipped, "{name}: {out:?}");
+        assert!(
+            out.reason
+                .as_deref()
+                .unwrap()
+                .contains("this function manages"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(recorder.total(), 0, "{:?}", recorder.by_operation());
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    seed(&client).await;
+    let before = policy(&client, "team-a/payments-api").await;
+    recorder.clear();
+    let mut config = sample_config();
+    config.dry_run = true;
+    let r = remediator(&client, config);
+    for name in sample_event_names() {
+        let out = handle(&r, &load_event(&name)).await;
+        assert_ne!(out.outcome, Status::Applied, "{name}");
+        assert_ne!(out.outcome, Status::Created, "{name}");
+    }
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
+    assert_eq!(recorder.count("CreateRepository"), 0);
+    assert_eq!(policy(&client, "team-a/payments-api").await, before);
+    assert_eq!(policy(&client, "registry.k8s.io/pause").await, None);
+    let planned = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(planned.outcome, Status::Planned);
+    let create = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
+    assert_eq!(create.outcome, Status::Planned);
+    assert!(!repository_exists(&client, "team-a/checkout").await);
+}
+
+/// Every sample, in order, against the demo's registry: what the README's demo shows.
+#[tokio::test]
+async fn every_sample_event_has_its_intended_outcome() {
+    let expected: &[(&str, Status)] = &[
+        ("create-repository-api.json", Status::Applied),
+        ("create-repository-pull-through-cache.json", Status::Applied),
+        (
+            "create-repository-replication-api-call.json",
+            Status::Applied,
+        ),
+        ("create-repository-replication.json", Status::Applied),
+        ("create-repository-unmatched.json", Status::Skipped),
+        (
+            "pull-denied-batch-check-layer-availability.json",
+            Status::Unchanged,
+        ),
+        (
+            "pull-denied-batch-get-image-forwarded.json",
+            Status::Unchanged,
+        ),
+        (
+            "pull-denied-get-download-url-for-layer.json",
+            Status::Unchanged,
+        ),
+        ("pull-denied-not-found-unnamed-caller.json", Status::Skipped),
+        ("pull-denied-outside-rules.json", Status::Unchanged),
+        ("pull-denied-repository-not-found.json", Status::Created),
+        ("skip-create-repository-failed.json", Status::Skipped),
+        ("skip-create-repository-other-region.json", Status::Skipped),
+        ("skip-delete-repository.json", Status::Skipped),
+        ("skip-pull-denied-other-registry.json", Status::Skipped),
+        ("skip-pull-image-not-found.json", Status::Skipped),
+        ("skip-pull-succeeded.json", Status::Skipped),
+        ("skip-scheduled.json", Status::Skipped),
+        ("skip-set-repository-policy.json", Status::Skipped),
+    ];
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    seed(&client).await;
+    let r = remediator(&client, sample_config());
+    let mut names = sample_event_names();
+    names.sort();
+    assert_eq!(names.len(), expected.len());
+    for (name, status) in expected {
+        let out = handle(&r, &load_event(name)).await;
+        assert_eq!(out.outcome, *status, "{name}: {out:?}");
+        if *status == Status::Skipped {
+            assert!(out.reason.is_some(), "{name}");
+        }
+    }
+    let payments = policy(&client, "team-a/payments-api").await.unwrap();
+    assert!(payments.contains(FOREIGN), "{payments}");
+    assert_eq!(
+        policy(&client, "scratch/experiment").await,
+        None,
+        "unmatched repository untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_policy_that_would_exceed_the_size_limit_is_not_written() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    // moto does not enforce ECR's limit, so a near-limit foreign policy can be stored.
+    // Statements of ~150 characters up to ~10,000 in all: legal, but with no room for ours.
+    let big: Vec<String> = (0..66)
+        .map(|i| {
+            format!(
+                r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#,
+                500_000_000_000u64 + i
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        big.join(",")
+    );
+    assert!(
+        (9_800..10_240).contains(&text.len()),
+        "the existing policy itself is legal: {}",
+        text.len()
+    );
+    set_policy(&client, "team-a/payments-api", &text).await;
+    let before = policy(&client, "team-a/payments-api").await;
+    recorder.clear();
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Failed, "{out:?}");
+    assert!(out.reason.as_deref().unwrap().contains("10240"), "{out:?}");
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
+    assert_eq!(policy(&client, "team-a/payments-api").await, before);
+}
+
+#[tokio::test]
+async fn a_repository_deleted_meanwhile_is_skipped_not_failed() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert!(out.reason.as_deref().unwrap().contains("no longer exists"));
+}
+
+#[tokio::test]
+async fn connect_learns_the_registry_id_from_ecr() {
+    let moto = Moto::start();
+    for (key, value) in moto.env() {
+        // Only this test reads the process environment, through the SDK's loader.
+        unsafe { std::env::set_var(key, value) };
+    }
+    let sdk = ecr_policy_remediator::sdk_config().await;
+    let r = Remediator::connect(sample_config(), &sdk)
+        .await
+        .expect("DescribeRegistry");
+    assert_eq!(r.registry_id(), REGISTRY);
+    assert_eq!(r.region(), REGION);
+}
