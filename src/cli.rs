@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
-use crate::handler::{Remediator, Status};
+use crate::handler::{Outcome, Remediator, Status};
 use crate::policy::{pretty, Plan};
 use crate::rules::{Config, ConfigError};
 
@@ -123,12 +123,16 @@ async fn handle(
     for (name, text) in inputs {
         // The Lambda runtime only ever hands over JSON; text that is not JSON is an event that
         // cannot be handled, reported like any other.
-        let raw: Value = serde_json::from_str(&text).unwrap_or_else(
-            |e| serde_json::json!({ "unreadable": format!("{name} is not JSON: {e}") }),
-        );
-        let outcome = match remediator.handle(&raw).await {
-            Ok(outcome) => outcome,
-            Err(retryable) => *retryable.outcome,
+        let outcome = match serde_json::from_str::<Value>(&text) {
+            Ok(raw) => match remediator.handle(&raw).await {
+                Ok(outcome) => outcome,
+                Err(retryable) => *retryable.outcome,
+            },
+            Err(e) => {
+                let outcome = Outcome::unreadable(format!("{name} is not JSON: {e}"));
+                outcome.log();
+                outcome
+            }
         };
         failed |= outcome.outcome == Status::Failed;
         let line = serde_json::to_string(&outcome).unwrap_or_default();

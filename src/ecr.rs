@@ -43,10 +43,11 @@ impl EcrError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         aws_sdk_ecr::Error: From<SdkError<E, HttpResponse>>,
     {
-        let code = err.code().map(str::to_string);
-        let message = match err.message() {
-            Some(m) => format!("{}: {m}", code.as_deref().unwrap_or("error")),
-            None => DisplayErrorContext(&err).to_string(),
+        // The service error's own Display ("Code: message") reads well in a reason; the SDK
+        // error's context chain would add the raw HTTP response.
+        let (code, message) = match err.as_service_error() {
+            Some(service) => (service.code().map(str::to_string), service.to_string()),
+            None => (None, DisplayErrorContext(&err).to_string()),
         };
         let retryable = match &err {
             SdkError::ServiceError(_) => {
@@ -55,11 +56,11 @@ impl EcrError {
                     || code == "TooManyRequestsException"
                     || code == "ServerException"
                     || code == "ServiceUnavailableException"
-                    || (code == "InvalidParameterException"
-                        && message.to_ascii_lowercase().contains("principal not found"))
-                    || err
-                        .raw_response()
-                        .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
+                    // IAM is eventually consistent: a role created seconds ago is not found yet.
+                    || message.to_ascii_lowercase().contains("principal not found")
+                    || err.raw_response().is_some_and(|r| {
+                        r.status().as_u16() == 429 || r.status().is_server_error()
+                    })
             }
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)

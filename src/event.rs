@@ -93,10 +93,12 @@ tolerant! {
     }
 }
 
+// The fields that decide which repository is touched stay raw: present but not a string makes
+// the event invalid instead of silently falling back to another source.
 tolerant! {
     struct RequestParameters {
-        repository_name: String,
-        registry_id: String,
+        repository_name: Value,
+        registry_id: Value,
     }
 }
 
@@ -108,15 +110,15 @@ tolerant! {
 
 tolerant! {
     struct RepositoryElement {
-        repository_name: String,
-        registry_id: String,
-        repository_arn: String,
+        repository_name: Value,
+        registry_id: Value,
+        repository_arn: Value,
     }
 }
 
 tolerant! {
     struct ServiceEventDetails {
-        repository_name: String,
+        repository_name: Value,
     }
 }
 
@@ -322,6 +324,15 @@ fn repository_arn_in_message(message: &str) -> Option<(&str, &str, &str)> {
     })
 }
 
+/// A deciding field: absent or null is `None`, a string is itself, anything else is refused.
+fn text<'a>(what: &str, v: Option<&'a Value>) -> Result<Option<&'a str>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{what} is present but is not a string")),
+    }
+}
+
 /// Distinct non-empty values; two different ones mean the event contradicts itself.
 fn one_of<'a>(
     what: &str,
@@ -349,15 +360,38 @@ fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
         .response_elements
         .as_ref()
         .and_then(|r| r.repository.as_ref());
+    let req_name = text(
+        "requestParameters.repositoryName",
+        req.and_then(|r| r.repository_name.as_ref()),
+    )?;
+    let req_registry = text(
+        "requestParameters.registryId",
+        req.and_then(|r| r.registry_id.as_ref()),
+    )?;
+    let resp_name = text(
+        "responseElements.repository.repositoryName",
+        resp.and_then(|r| r.repository_name.as_ref()),
+    )?;
+    let resp_registry = text(
+        "responseElements.repository.registryId",
+        resp.and_then(|r| r.registry_id.as_ref()),
+    )?;
+    let resp_arn = text(
+        "responseElements.repository.repositoryArn",
+        resp.and_then(|r| r.repository_arn.as_ref()),
+    )?;
+    let service_name = text(
+        "serviceEventDetails.repositoryName",
+        d.service_event_details
+            .as_ref()
+            .and_then(|s| s.repository_name.as_ref()),
+    )?;
     let mut arns: Vec<(&str, &str, &str)> = d
         .resources
         .iter()
         .flatten()
         .filter_map(|r| r.arn.as_deref().and_then(parse_repository_arn))
-        .chain(
-            resp.and_then(|r| r.repository_arn.as_deref())
-                .and_then(parse_repository_arn),
-        )
+        .chain(resp_arn.and_then(parse_repository_arn))
         .collect();
     if arns.is_empty() {
         if let Some(arn) = d
@@ -369,32 +403,25 @@ fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
         }
     }
 
-    let named = one_of(
+    // Every place that names the repository must agree: an event that contradicts itself is
+    // refused rather than resolved by picking one of its answers.
+    let repository = one_of(
         "repository name",
-        [
-            req.and_then(|r| r.repository_name.as_deref()),
-            resp.and_then(|r| r.repository_name.as_deref()),
-            d.service_event_details
-                .as_ref()
-                .and_then(|s| s.repository_name.as_deref()),
-        ],
-    )?;
-    let repository = match named {
-        Some(n) => n,
-        None => one_of("repository name", arns.iter().map(|a| Some(a.2)))?.ok_or_else(|| {
-            "no repository name in requestParameters, responseElements, serviceEventDetails or resources".to_string()
-        })?,
-    };
+        [req_name, resp_name, service_name]
+            .into_iter()
+            .chain(arns.iter().map(|a| Some(a.2))),
+    )?
+    .ok_or_else(|| {
+        "no repository name in requestParameters, responseElements, serviceEventDetails or resources"
+            .to_string()
+    })?;
     check_repository_name(repository)?;
 
     let explicit = one_of(
         "registry",
-        [
-            req.and_then(|r| r.registry_id.as_deref()),
-            resp.and_then(|r| r.registry_id.as_deref()),
-        ]
-        .into_iter()
-        .chain(arns.iter().map(|a| Some(a.1))),
+        [req_registry, resp_registry]
+            .into_iter()
+            .chain(arns.iter().map(|a| Some(a.1))),
     )?;
     // Without an explicit registry the call went to the caller's own registry (the API default);
     // a forwarded event's envelope names the pulling account, so for pulls look at the caller.

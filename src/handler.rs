@@ -52,6 +52,18 @@ impl Outcome {
         }
     }
 
+    /// The outcome of input that is not even JSON (only the command line can receive such).
+    pub fn unreadable(reason: impl Into<String>) -> Self {
+        Outcome {
+            event_id: None,
+            trigger: Trigger::Unrecognized,
+            repository: None,
+            outcome: Status::Failed,
+            rules: Vec::new(),
+            reason: Some(reason.into()),
+        }
+    }
+
     fn because(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self

@@ -1,0 +1,36 @@
+# The two commands a new user needs: `make demo` and `make test`. Everything beyond the Rust
+# toolchain and Python 3 is installed, pinned, into .venv.
+
+CARGO_LAMBDA_VERSION := 1.9.2
+VENV := .venv
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: venv demo test lint unit build clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps cargo-lambda==$(CARGO_LAMBDA_VERSION)
+	touch $@
+
+## Run every sample event through the Lambda (cargo lambda watch + invoke) against a local moto.
+demo: venv
+	bash scripts/demo.sh
+
+## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included).
+test: venv lint
+	cargo test
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+## The Lambda bootstrap, natively for this machine (see the README for arm64).
+build: venv
+	cargo lambda build --release --compiler cargo
+
+clean:
+	rm -rf $(VENV) target

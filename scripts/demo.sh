@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The README's first command (`make demo`): a local ECR (moto) holding the repositories the sample
+# events talk about, the function under `cargo lambda watch`, every sample sent with
+# `cargo lambda invoke`, then the policies it left. Stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 "${2:-600}"); do
+    "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
+    sleep 1
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2; return 1
+}
+
+MOTO_PORT=$(free_port)
+INVOKE_PORT=$(free_port)
+LOGS=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+
+echo "==> moto (ECR emulator, registry 111111111111) on 127.0.0.1:$MOTO_PORT"
+MOTO_ACCOUNT_ID=111111111111 .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+pids+=($!)
+wait_port "$MOTO_PORT" 60
+
+echo "==> the registry before: five repositories, one with a statement of its own"
+"$PY" - <<'PY'
+import boto3, json
+ecr = boto3.client("ecr")
+for name in ["team-a/payments-api", "registry.k8s.io/pause", "team-a/billing-worker", "team-a/ledger", "scratch/experiment"]:
+    ecr.create_repository(repositoryName=name)
+    print("   created", name)
+ecr.set_repository_policy(repositoryName="team-a/payments-api", policyText=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "PlatformBreakGlass", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::111111111111:role/platform-admin"}, "Action": ["ecr:*"]}]}))
+print("   team-a/payments-api has statement PlatformBreakGlass")
+PY
+
+echo "==> cargo lambda watch on 127.0.0.1:$INVOKE_PORT (first build can take a minute)"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
+  --env-vars "REMEDIATOR_CONFIG_FILE=$PWD/events/config.json,AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_EC2_METADATA_DISABLED=true" \
+  >"$LOGS/watch.log" 2>&1 &
+pids+=($!)
+wait_port "$INVOKE_PORT" 600
+
+echo "==> every sample event, in order (rules: events/config.json)"
+for event in events/*.json; do
+  [ "$event" = events/config.json ] && continue
+  out=$(cargo lambda invoke ecr-policy-remediator --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
+        --data-file "$event" --output-format json 2>&1) || true
+  printf '%s\n' "$out" | "$PY" scripts/outcome_line.py "$(basename "$event")"
+done
+
+echo "==> the registry after"
+"$PY" - <<'PY'
+import boto3, json
+ecr = boto3.client("ecr")
+for repo in sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]):
+    try:
+        text = ecr.get_repository_policy(repositoryName=repo)["policyText"]
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        print(f"--- {repo}: no policy\n"); continue
+    print(f"--- {repo}:")
+    print(json.dumps(json.loads(text), indent=2)); print()
+PY
+echo "==> warnings the function logged (denied pulls from callers no rule names):"
+grep '"level":"WARN"' "$LOGS/watch.log" | grep -v AWS_LAMBDA_MAX_CONCURRENCY | sed 's/^/   /' || echo "   none"

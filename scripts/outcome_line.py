@@ -1,0 +1,17 @@
+"""Formats one `cargo lambda invoke` answer (an outcome object) as a line of the demo's table."""
+import json
+import sys
+
+name = sys.argv[1]
+text = sys.stdin.read()
+try:
+    o = json.loads(text)
+except ValueError:
+    print(f"   {name:<50} ERROR {text.strip()}")
+    sys.exit()
+line = f"   {name:<50} {o['outcome']:<10} {o.get('repository') or ''}"
+if o.get("rules"):
+    line += "  rules=" + ",".join(o["rules"])
+if o.get("reason"):
+    line += "\n" + " " * 54 + "reason: " + o["reason"]
+print(line)

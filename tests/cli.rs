@@ -1,0 +1,238 @@
+//! The command line, as a user runs it: the real binary against moto.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(manifest_dir())
+        .env_remove("REMEDIATOR_CONFIG")
+        .env_remove("REMEDIATOR_CONFIG_FILE")
+        .env_remove("REMEDIATOR_DRY_RUN")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("AWS_PROFILE", "none-such-profile-for-tests")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(moto) = moto {
+        cmd.envs(moto.env());
+    }
+    let mut child = cmd.spawn().expect("the binary runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_config_prints_every_rule_with_its_statements() {
+    let out = run(None, &["check-config", "events/config.json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "rule k8s-mirror",
+        "rule team-a-ci",
+        "EcrPolicyRemediator-k8s-mirror-Org",
+        "aws:PrincipalOrgID",
+        "ecr:PutImage",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_exits_2_with_the_path_of_the_field() {
+    let dir = std::env::temp_dir().join(format!("remediator-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.json");
+    std::fs::write(
+        &file,
+        r#"{"rules":[{"name":"r","repositories":["*"],"principals":{"accounts":["12345678901"]}}]}"#,
+    )
+    .unwrap();
+    let out = run(None, &["check-config", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("rules[0].principals.accounts[0]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(None, &["check-config"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("REMEDIATOR_CONFIG"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn handle_prints_one_outcome_per_event_and_exits_0_when_none_failed() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(create_repository(&client, "team-a/payments-api"));
+    let out = run(
+        Some(&moto),
+        &[
+            "handle",
+            "--config",
+            "events/config.json",
+            "events/create-repository-api.json",
+            "events/skip-scheduled.json",
+            "events/create-repository-api.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let outcomes = lines(&out);
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0]["outcome"], "applied");
+    assert_eq!(outcomes[0]["trigger"], "repository-created");
+    assert_eq!(outcomes[0]["repository"], "team-a/payments-api");
+    assert_eq!(
+        outcomes[0]["rules"],
+        serde_json::json!(["team-a", "team-a-ci"])
+    );
+    assert_eq!(outcomes[0]["reason"], Value::Null);
+    assert_eq!(outcomes[1]["outcome"], "skipped");
+    assert_eq!(outcomes[2]["outcome"], "unchanged");
+    // The structured log line of each invocation goes to standard error.
+    let logs: Vec<Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &Value| l["message"] == "event handled")
+        .collect();
+    assert_eq!(logs.len(), 3, "{}", stderr(&out));
+    assert_eq!(logs[0]["outcome"], "applied");
+}
+
+#[test]
+fn handle_reads_standard_input_and_honours_dry_run() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(create_repository(&client, "team-a/payments-api"));
+    let event =
+        std::fs::read_to_string(manifest_dir().join("events/create-repository-api.json")).unwrap();
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", "events/config.json", "--dry-run", "-"],
+        Some(&event),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines(&out)[0]["outcome"], "planned");
+    assert_eq!(rt.block_on(policy(&client, "team-a/payments-api")), None);
+}
+
+#[test]
+fn handle_exits_1_when_an_event_failed_and_2_for_a_missing_file() {
+    let moto = Moto::start();
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", "events/config.json", "-"],
+        Some("{\"truncated\": "),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let outcome = &lines(&out)[0];
+    assert_eq!(outcome["outcome"], "failed");
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("not JSON"),
+        "{outcome}"
+    );
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", "events/config.json", "-"],
+        Some(
+            r#"{"source":"aws.ecr","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ecr.amazonaws.com","eventName":"CreateRepository","requestParameters":{"repositoryName":"Bad Name"}}}"#,
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(lines(&out)[0]["outcome"], "failed");
+
+    let out = run(
+        Some(&moto),
+        &[
+            "handle",
+            "--config",
+            "events/config.json",
+            "events/no-such-event.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such-event.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn plan_shows_the_difference_and_writes_nothing() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        create_repository(&client, "team-a/payments-api").await;
+        create_repository(&client, "scratch/experiment").await;
+    });
+    let out = run(
+        Some(&moto),
+        &[
+            "plan",
+            "--config",
+            "events/config.json",
+            "team-a/payments-api",
+            "scratch/experiment",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("== team-a/payments-api"), "{text}");
+    assert!(text.contains("rules: team-a, team-a-ci"), "{text}");
+    assert!(text.contains("+++ desired"), "{text}");
+    assert!(
+        text.contains("+      \"Sid\": \"EcrPolicyRemediator-team-a-Principals\""),
+        "{text}"
+    );
+    assert!(text.contains("no rule matches"), "{text}");
+    recorder.clear();
+    assert_eq!(rt.block_on(policy(&client, "team-a/payments-api")), None);
+}

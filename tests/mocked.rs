@@ -1,0 +1,209 @@
+//! The handler's ECR paths that moto cannot produce (throttling, server errors, IAM's "Principal
+//! not found", a stored policy that does not parse), with aws-smithy-mocks. Each test checks the
+//! requests it expects, and that nothing else was sent.
+
+use aws_sdk_ecr::config::retry::RetryConfig;
+use aws_sdk_ecr::operation::create_repository::CreateRepositoryOutput;
+use aws_sdk_ecr::operation::get_repository_policy::{
+    GetRepositoryPolicyError, GetRepositoryPolicyOutput,
+};
+use aws_sdk_ecr::operation::set_repository_policy::{
+    SetRepositoryPolicyError, SetRepositoryPolicyOutput,
+};
+use aws_sdk_ecr::types::error::{
+    InvalidParameterException, RepositoryNotFoundException, RepositoryPolicyNotFoundException,
+};
+use aws_sdk_ecr::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use ecr_policy_remediator::ecr::Ecr;
+use ecr_policy_remediator::handler::{Remediator, Status};
+use ecr_policy_remediator::rules::Config;
+use serde_json::Value;
+
+const CONFIG: &str = r#"{"rules":[{"name":"team-a","repositories":["team-a/*"],
+  "principals":{"roles":["arn:aws:iam::222222222222:role/eks-node-role"]},"createOnDeniedPull":true}]}"#;
+
+fn event(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn remediator(client: Client) -> Remediator {
+    Remediator::new(
+        Config::from_json(CONFIG).unwrap(),
+        Ecr::new(client),
+        "111111111111".into(),
+        "us-east-1".into(),
+    )
+}
+
+fn error_response(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+    )
+}
+
+macro_rules! client {
+    ($($rule:expr),*) => {
+        mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [$($rule),*], |c| c
+            .retry_config(RetryConfig::disabled()))
+    };
+}
+
+fn no_policy() -> aws_smithy_mocks::Rule {
+    mock!(Client::get_repository_policy)
+        .match_requests(|r| {
+            r.registry_id() == Some("111111111111")
+                && r.repository_name() == Some("team-a/payments-api")
+        })
+        .then_error(|| {
+            GetRepositoryPolicyError::RepositoryPolicyNotFoundException(
+                RepositoryPolicyNotFoundException::builder().build(),
+            )
+        })
+}
+
+#[tokio::test]
+async fn throttling_on_write_is_returned_as_retryable() {
+    let get = no_policy();
+    let set = mock!(Client::set_repository_policy)
+        .match_requests(|r| {
+            r.registry_id() == Some("111111111111")
+                && r.repository_name() == Some("team-a/payments-api")
+                && r.policy_text()
+                    .is_some_and(|t| t.contains("EcrPolicyRemediator-team-a-Principals"))
+                && r.force().is_none()
+        })
+        .then_http_response(|| error_response(400, "ThrottlingException", "Rate exceeded"));
+    let r = remediator(client!(&get, &set));
+    let err = r
+        .handle(&event("create-repository-api.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.outcome.outcome, Status::Failed);
+    assert!(
+        err.outcome.reason.as_deref().unwrap().contains("retryable"),
+        "{err}"
+    );
+    assert!(err.source.is_retryable());
+    assert_eq!((get.num_calls(), set.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_server_error_on_read_is_retryable_and_nothing_is_written() {
+    let get = mock!(Client::get_repository_policy)
+        .then_http_response(|| error_response(500, "ServerException", "internal"));
+    let set = mock!(Client::set_repository_policy)
+        .then_output(|| SetRepositoryPolicyOutput::builder().build());
+    let r = remediator(client!(&get, &set));
+    let err = r
+        .handle(&event("create-repository-api.json"))
+        .await
+        .unwrap_err();
+    assert!(err.source.is_retryable(), "{err}");
+    assert_eq!((get.num_calls(), set.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_principal_iam_cannot_resolve_yet_is_retryable() {
+    let get = no_policy();
+    let set = mock!(Client::set_repository_policy).then_error(|| {
+        SetRepositoryPolicyError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'")
+                .build(),
+        )
+    });
+    let r = remediator(client!(&get, &set));
+    let err = r
+        .handle(&event("create-repository-api.json"))
+        .await
+        .unwrap_err();
+    assert!(err.source.is_retryable(), "{err}");
+    assert!(err.to_string().contains("Principal not found"), "{err}");
+}
+
+#[tokio::test]
+async fn any_other_invalid_parameter_fails_without_retry() {
+    let get = no_policy();
+    let set = mock!(Client::set_repository_policy).then_error(|| {
+        SetRepositoryPolicyError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("Invalid repository policy provided")
+                .build(),
+        )
+    });
+    let r = remediator(client!(&get, &set));
+    let out = r
+        .handle(&event("create-repository-api.json"))
+        .await
+        .expect("not retryable");
+    assert_eq!(out.outcome, Status::Failed);
+    assert!(
+        out.reason
+            .as_deref()
+            .unwrap()
+            .contains("Invalid repository policy"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_policy_that_does_not_parse_is_never_overwritten() {
+    let get = mock!(Client::get_repository_policy).then_output(|| {
+        GetRepositoryPolicyOutput::builder()
+            .policy_text("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":")
+            .build()
+    });
+    let set = mock!(Client::set_repository_policy)
+        .then_output(|| SetRepositoryPolicyOutput::builder().build());
+    let r = remediator(client!(&get, &set));
+    let out = r
+        .handle(&event("create-repository-api.json"))
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Status::Failed);
+    assert!(
+        out.reason.as_deref().unwrap().contains("cannot be parsed"),
+        "{out:?}"
+    );
+    assert_eq!((get.num_calls(), set.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_policy() {
+    let get = mock!(Client::get_repository_policy)
+        .match_requests(|r| r.repository_name() == Some("team-a/checkout"))
+        .then_error(|| {
+            GetRepositoryPolicyError::RepositoryNotFoundException(
+                RepositoryNotFoundException::builder().build(),
+            )
+        });
+    let create = mock!(Client::create_repository)
+        .match_requests(|r| {
+            r.registry_id() == Some("111111111111")
+                && r.repository_name() == Some("team-a/checkout")
+        })
+        .then_output(|| CreateRepositoryOutput::builder().build());
+    let set = mock!(Client::set_repository_policy)
+        .match_requests(|r| {
+            r.repository_name() == Some("team-a/checkout")
+                && r.policy_text()
+                    .is_some_and(|t| t.contains("arn:aws:iam::222222222222:role/eks-node-role"))
+        })
+        .then_output(|| SetRepositoryPolicyOutput::builder().build());
+    let r = remediator(client!(&get, &create, &set));
+    let out = r
+        .handle(&event("pull-denied-repository-not-found.json"))
+        .await
+        .unwrap();
+    assert_eq!(out.outcome, Status::Created, "{out:?}");
+    assert_eq!(
+        (get.num_calls(), create.num_calls(), set.num_calls()),
+        (1, 1, 1)
+    );
+}
