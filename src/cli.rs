@@ -92,6 +92,7 @@ async fn connect(config: Config) -> Result<Remediator, String> {
     let sdk = crate::sdk_config().await;
     Remediator::connect(config, &sdk)
         .await
+        .map(|r| r.with_self_role(std::env::var("REMEDIATOR_SELF_ROLE_ARN").ok()))
         .map_err(|e| format!("cannot learn the registry ID from ECR: {e}"))
 }
 
@@ -124,7 +125,7 @@ async fn handle(
         // The Lambda runtime only ever hands over JSON; text that is not JSON is an event that
         // cannot be handled, reported like any other.
         let outcome = match serde_json::from_str::<Value>(&text) {
-            Ok(raw) => match remediator.handle(&raw).await {
+            Ok(raw) => match remediator.handle(&raw, None).await {
                 Ok(outcome) => outcome,
                 Err(retryable) => *retryable.outcome,
             },

@@ -107,6 +107,30 @@ impl Ecr {
         Ok(out.registry_id().unwrap_or_default().to_string())
     }
 
+    /// One page of the registry's repository names (up to 1,000, the most ECR returns at once),
+    /// and the token of the next page.
+    pub async fn list_repositories(
+        &self,
+        registry_id: &str,
+        next_token: Option<String>,
+    ) -> Result<(Vec<String>, Option<String>), EcrError> {
+        let out = self
+            .client
+            .describe_repositories()
+            .registry_id(registry_id)
+            .max_results(1000)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| EcrError::from_sdk("DescribeRepositories", e))?;
+        let names = out
+            .repositories()
+            .iter()
+            .filter_map(|r| r.repository_name().map(str::to_string))
+            .collect();
+        Ok((names, out.next_token().map(str::to_string)))
+    }
+
     /// The repository's policy text; `None` when it has none.
     pub async fn get_policy(
         &self,

@@ -47,6 +47,7 @@ tolerant! {
         source: String,
         account: String,
         region: String,
+        time: String,
         detail: Detail,
     }
 }
@@ -135,6 +136,8 @@ tolerant! {
 pub enum Trigger {
     RepositoryCreated,
     PullDenied,
+    PolicyChanged,
+    Scheduled,
     Unrecognized,
 }
 
@@ -154,6 +157,14 @@ pub enum Classified {
         target: Target,
         caller: Caller,
     },
+    /// Someone set or deleted a repository policy. `changed_by` is the IAM role (session issuer)
+    /// or user that did it.
+    PolicyChanged {
+        target: Target,
+        changed_by: Option<String>,
+    },
+    /// An EventBridge schedule: sweep the registry.
+    Scheduled(Schedule),
     /// Not an event to act on (another event name, a failed call, another source...).
     Skip {
         trigger: Trigger,
@@ -164,6 +175,15 @@ pub enum Classified {
         trigger: Trigger,
         reason: String,
     },
+}
+
+/// What a scheduled event says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// Seconds since the epoch of the scheduled time, when the event carries a readable one.
+    pub time: Option<i64>,
 }
 
 /// An event, classified.
@@ -182,6 +202,7 @@ pub const PULL_EVENTS: &[&str] = &[
     "GetDownloadUrlForLayer",
     "BatchCheckLayerAvailability",
 ];
+pub const POLICY_EVENTS: &[&str] = &["SetRepositoryPolicy", "DeleteRepositoryPolicy"];
 pub const DENIED_ERRORS: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
@@ -217,7 +238,18 @@ fn classify(e: &Envelope) -> Classified {
         return skip("not an EventBridge event: it has no source and no detail-type");
     }
     if source == "aws.events" && detail_type == "Scheduled Event" {
-        return skip("scheduled events are not handled by this version");
+        let time = e.time.as_deref().and_then(|t| {
+            aws_sdk_ecr::primitives::DateTime::from_str(
+                t,
+                aws_sdk_ecr::primitives::DateTimeFormat::DateTime,
+            )
+            .ok()
+        });
+        return Classified::Scheduled(Schedule {
+            account: e.account.clone(),
+            region: e.region.clone(),
+            time: time.map(|t| t.secs()),
+        });
     }
     if source != "aws.ecr" {
         return skip(format!("event source {} is not aws.ecr", shown(source)));
@@ -275,8 +307,32 @@ fn classify(e: &Envelope) -> Classified {
         };
     }
 
+    if POLICY_EVENTS.contains(&event_name) && event_source == "ecr.amazonaws.com" {
+        if detail_type != API_CALL {
+            return skip(format!(
+                "{event_name} as {detail_type:?} is not an API call"
+            ));
+        }
+        if let Some(code) = &d.error_code {
+            return skip(format!(
+                "{event_name} failed with {}: the policy did not change",
+                shown(code)
+            ));
+        }
+        return match target(e, d, false) {
+            Ok(target) => Classified::PolicyChanged {
+                target,
+                changed_by: caller(e, d).principal_arn,
+            },
+            Err(reason) => Classified::Invalid {
+                trigger: Trigger::PolicyChanged,
+                reason,
+            },
+        };
+    }
+
     skip(format!(
-        "{} from {} is not a repository creation or a denied pull",
+        "{} from {} is not a repository creation, a denied pull or a policy change",
         shown(event_name),
         shown(event_source)
     ))

@@ -1,14 +1,17 @@
 //! One event in, one outcome out: the path shared by the Lambda and `ecr-policy-remediator handle`.
 
+use std::time::SystemTime;
+
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use crate::ecr::{Creation, Ecr, EcrError};
-use crate::event::{Classified, Event, Target, Trigger};
+use crate::event::{Classified, Event, Schedule, Target, Trigger};
 use crate::policy::{self, Plan};
 use crate::rules::{desired_statements, Caller, Config, Rule};
+use crate::sweep::{NoObserver, Pacer, SweepOptions, SweepReport};
 
 /// What happened to one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +29,8 @@ pub enum Status {
     Skipped,
     /// Cannot succeed as it stands; the reason says why.
     Failed,
+    /// A scheduled sweep ran; `sweep` has its counts.
+    Swept,
 }
 
 /// The handler's answer, and the one log line each invocation leaves.
@@ -38,6 +43,9 @@ pub struct Outcome {
     pub outcome: Status,
     pub rules: Vec<String>,
     pub reason: Option<String>,
+    /// The counts of a scheduled sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepReport>,
 }
 
 impl Outcome {
@@ -49,6 +57,7 @@ impl Outcome {
             outcome,
             rules: Vec::new(),
             reason: None,
+            sweep: None,
         }
     }
 
@@ -61,6 +70,7 @@ impl Outcome {
             outcome: Status::Failed,
             rules: Vec::new(),
             reason: Some(reason.into()),
+            sweep: None,
         }
     }
 
@@ -110,10 +120,12 @@ pub struct RetryableError {
 /// start, then shared by every invocation.
 #[derive(Debug, Clone)]
 pub struct Remediator {
-    config: Config,
-    ecr: Ecr,
-    registry_id: String,
-    region: String,
+    pub(crate) config: Config,
+    pub(crate) ecr: Ecr,
+    pub(crate) registry_id: String,
+    pub(crate) region: String,
+    /// The function's own IAM role: policy changes it made itself need no look.
+    self_role: Option<String>,
 }
 
 /// What the policy of one repository needs, as `plan` shows it.
@@ -125,7 +137,7 @@ pub struct RepositoryPlan {
     pub plan: Result<Plan, String>,
 }
 
-enum Step {
+pub(crate) enum Step {
     Unchanged,
     Applied,
     Created,
@@ -133,6 +145,23 @@ enum Step {
     NotFound,
     Skipped(String),
     Failed(String),
+}
+
+/// What `converge` did, with the policy before and after for those who show it.
+pub(crate) struct Converged {
+    pub step: Step,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl From<Step> for Converged {
+    fn from(step: Step) -> Self {
+        Converged {
+            step,
+            before: None,
+            after: None,
+        }
+    }
 }
 
 impl Remediator {
@@ -150,7 +179,15 @@ impl Remediator {
             ecr,
             registry_id,
             region,
+            self_role: None,
         }
+    }
+
+    /// Tells the remediator its own role ARN (`REMEDIATOR_SELF_ROLE_ARN`), so that the events of
+    /// its own writes end without any call. Without it they cost one read and no write.
+    pub fn with_self_role(mut self, role_arn: Option<String>) -> Self {
+        self.self_role = role_arn.filter(|r| !r.is_empty());
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -165,10 +202,15 @@ impl Remediator {
         &self.region
     }
 
-    /// Handles one event and logs its outcome. `Err` only for what a retry may fix.
-    pub async fn handle(&self, raw: &Value) -> Result<Outcome, RetryableError> {
+    /// Handles one event and logs its outcome. `Err` only for what a retry may fix. `deadline` is
+    /// the Lambda's: a sweep stops before it.
+    pub async fn handle(
+        &self,
+        raw: &Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<Outcome, RetryableError> {
         let event = Event::classify(raw);
-        let result = self.handle_classified(&event).await;
+        let result = self.handle_classified(&event, deadline).await;
         match &result {
             Ok(outcome) => outcome.log(),
             Err(e) => e.outcome.log(),
@@ -176,7 +218,11 @@ impl Remediator {
         result
     }
 
-    async fn handle_classified(&self, event: &Event) -> Result<Outcome, RetryableError> {
+    async fn handle_classified(
+        &self,
+        event: &Event,
+        deadline: Option<SystemTime>,
+    ) -> Result<Outcome, RetryableError> {
         let (trigger, target, caller) = match &event.classified {
             Classified::Skip { trigger, reason } => {
                 return Ok(Outcome::new(event, *trigger, Status::Skipped).because(reason))
@@ -184,9 +230,20 @@ impl Remediator {
             Classified::Invalid { trigger, reason } => {
                 return Ok(Outcome::new(event, *trigger, Status::Failed).because(reason))
             }
+            Classified::Scheduled(schedule) => {
+                return self.scheduled(event, schedule, deadline).await
+            }
             Classified::RepositoryCreated(t) => (Trigger::RepositoryCreated, t, None),
             Classified::PullDenied { target, caller } => {
                 (Trigger::PullDenied, target, Some(caller))
+            }
+            Classified::PolicyChanged { target, changed_by } => {
+                if self.self_role.is_some() && *changed_by == self.self_role {
+                    let mut out = Outcome::new(event, Trigger::PolicyChanged, Status::Skipped);
+                    out.repository = Some(target.repository.clone());
+                    return Ok(out.because("the function's own write: nothing to check"));
+                }
+                (Trigger::PolicyChanged, target, None)
             }
         };
         let mut out = Outcome::new(event, trigger, Status::Skipped);
@@ -211,7 +268,10 @@ impl Remediator {
             return Ok(out.because("no rule matches this repository"));
         }
 
-        let step = self.converge(&target.repository, &rules).await;
+        let step = self
+            .converge(&target.repository, &rules, None)
+            .await
+            .map(|c| c.step);
         let step = match (step, caller) {
             (Ok(Step::NotFound), Some(caller)) => {
                 self.create_on_denied_pull(&target.repository, &rules, caller)
@@ -220,6 +280,44 @@ impl Remediator {
             (step, _) => step,
         };
         finish(out, step)
+    }
+
+    async fn scheduled(
+        &self,
+        event: &Event,
+        schedule: &Schedule,
+        deadline: Option<SystemTime>,
+    ) -> Result<Outcome, RetryableError> {
+        let out = Outcome::new(event, Trigger::Scheduled, Status::Skipped);
+        let account = schedule.account.as_deref().unwrap_or(&self.registry_id);
+        let region = schedule.region.as_deref().unwrap_or(&self.region);
+        if account != self.registry_id || region != self.region {
+            return Ok(out.because(format!(
+                "the schedule belongs to account {account} in {region}; this function manages \
+                 registry {} in {}",
+                self.registry_id, self.region
+            )));
+        }
+        let settings = &self.config.sweep;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let at = schedule.time.unwrap_or(now).max(0) as u64;
+        let options = SweepOptions {
+            deadline,
+            sweep_number: at / (settings.interval_minutes * 60),
+            ..SweepOptions::from(settings)
+        };
+        match self.sweep(&options, &NoObserver).await {
+            Ok(report) => Ok(Outcome {
+                outcome: Status::Swept,
+                rules: self.config.rules.iter().map(|r| r.name.clone()).collect(),
+                sweep: Some(report),
+                ..out
+            }),
+            Err(e) => finish(out, Err(e)),
+        }
     }
 
     /// Says why an event about another registry or region is not ours.
@@ -233,18 +331,26 @@ impl Remediator {
     }
 
     /// Makes one existing repository's policy what `rules` say: one read, and a write only if
-    /// something changes.
-    async fn converge(&self, repository: &str, rules: &[&Rule]) -> Result<Step, EcrError> {
+    /// something changes. A sweep passes its pacer so that every request waits for its turn.
+    pub(crate) async fn converge(
+        &self,
+        repository: &str,
+        rules: &[&Rule],
+        pacer: Option<&Pacer>,
+    ) -> Result<Converged, EcrError> {
         let desired = desired_statements(rules.iter().copied());
+        if let Some(p) = pacer {
+            p.until_ready().await;
+        }
         let current = match self.ecr.get_policy(&self.registry_id, repository).await {
             Ok(current) => current,
-            Err(EcrError::RepositoryNotFound(_)) => return Ok(Step::NotFound),
+            Err(EcrError::RepositoryNotFound(_)) => return Ok(Step::NotFound.into()),
             Err(e) => return Err(e),
         };
         let text = match policy::plan(current.as_deref(), &desired) {
-            Ok(Plan::Unchanged) => return Ok(Step::Unchanged),
+            Ok(Plan::Unchanged) => return Ok(Step::Unchanged.into()),
             Ok(Plan::Write(text)) => text,
-            Err(e) => return Ok(Step::Failed(e.to_string())),
+            Err(e) => return Ok(Step::Failed(e.to_string()).into()),
         };
         debug!(
             repository,
@@ -252,18 +358,27 @@ impl Remediator {
             after = %text,
             "repository policy change"
         );
-        if self.config.dry_run {
-            return Ok(Step::Planned("dry run: the policy would be written"));
-        }
-        match self
-            .ecr
-            .set_policy(&self.registry_id, repository, &text)
-            .await
-        {
-            Ok(()) => Ok(Step::Applied),
-            Err(EcrError::RepositoryNotFound(_)) => Ok(Step::NotFound),
-            Err(e) => Err(e),
-        }
+        let step = if self.config.dry_run {
+            Step::Planned("dry run: the policy would be written")
+        } else {
+            if let Some(p) = pacer {
+                p.until_ready().await;
+            }
+            match self
+                .ecr
+                .set_policy(&self.registry_id, repository, &text)
+                .await
+            {
+                Ok(()) => Step::Applied,
+                Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Converged {
+            step,
+            before: current,
+            after: Some(text),
+        })
     }
 
     /// A denied pull of a repository that does not exist: create it only for a caller that a
@@ -295,7 +410,7 @@ impl Remediator {
             .create_repository(&self.registry_id, repository)
             .await?;
         if creation == Creation::AlreadyExists {
-            return self.converge(repository, rules).await;
+            return self.converge(repository, rules, None).await.map(|c| c.step);
         }
         let text = match policy::plan(None, &desired_statements(rules.iter().copied())) {
             Ok(Plan::Write(text)) => text,
@@ -332,30 +447,41 @@ impl Remediator {
     }
 }
 
-fn finish(out: Outcome, step: Result<Step, EcrError>) -> Result<Outcome, RetryableError> {
-    let with = |status: Status, reason: Option<String>| Outcome {
-        outcome: status,
-        reason,
-        ..out.clone()
-    };
-    Ok(match step {
-        Ok(Step::Unchanged) => with(Status::Unchanged, None),
-        Ok(Step::Applied) => with(Status::Applied, None),
-        Ok(Step::Created) => with(Status::Created, None),
-        Ok(Step::Planned(reason)) => with(Status::Planned, Some(reason.into())),
-        Ok(Step::Skipped(reason)) => with(Status::Skipped, Some(reason)),
-        Ok(Step::NotFound) => with(
+/// The outcome and reason a finished step stands for.
+pub(crate) fn status_of(step: Step) -> (Status, Option<String>) {
+    match step {
+        Step::Unchanged => (Status::Unchanged, None),
+        Step::Applied => (Status::Applied, None),
+        Step::Created => (Status::Created, None),
+        Step::Planned(reason) => (Status::Planned, Some(reason.into())),
+        Step::Skipped(reason) => (Status::Skipped, Some(reason)),
+        Step::NotFound => (
             Status::Skipped,
             Some("the repository no longer exists".into()),
         ),
-        Ok(Step::Failed(reason)) => with(Status::Failed, Some(reason)),
+        Step::Failed(reason) => (Status::Failed, Some(reason)),
+    }
+}
+
+fn finish(out: Outcome, step: Result<Step, EcrError>) -> Result<Outcome, RetryableError> {
+    let (outcome, reason) = match step {
+        Ok(step) => status_of(step),
         Err(e) if e.is_retryable() => {
             return Err(RetryableError {
-                outcome: Box::new(with(Status::Failed, Some(format!("{e} (retryable)")))),
+                outcome: Box::new(Outcome {
+                    outcome: Status::Failed,
+                    reason: Some(format!("{e} (retryable)")),
+                    ..out
+                }),
                 source: e,
             })
         }
-        Err(e) => with(Status::Failed, Some(e.to_string())),
+        Err(e) => (Status::Failed, Some(e.to_string())),
+    };
+    Ok(Outcome {
+        outcome,
+        reason,
+        ..out
     })
 }
 

@@ -26,6 +26,7 @@ pub mod event;
 pub mod handler;
 pub mod policy;
 pub mod rules;
+pub mod sweep;
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
@@ -24,7 +25,8 @@ async fn main() -> anyhow::Result<ExitCode> {
     let sdk = ecr_policy_remediator::sdk_config().await;
     let remediator = Remediator::connect(config, &sdk)
         .await
-        .context("cannot learn the registry ID (ecr:DescribeRegistry)")?;
+        .context("cannot learn the registry ID (ecr:DescribeRegistry)")?
+        .with_self_role(std::env::var("REMEDIATOR_SELF_ROLE_ARN").ok());
     lambda_runtime::run(service_fn(|event| handle(&remediator, event)))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -35,5 +37,6 @@ async fn handle(
     remediator: &Remediator,
     event: LambdaEvent<Value>,
 ) -> Result<Outcome, RetryableError> {
-    remediator.handle(&event.payload).await
+    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    remediator.handle(&event.payload, Some(deadline)).await
 }

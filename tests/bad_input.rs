@@ -235,7 +235,7 @@ async fn malformed_and_hostile_events_end_with_a_reason_and_no_ecr_call() {
     assert!(events.len() >= 30);
     for (what, event) in &events {
         let out = r
-            .handle(event)
+            .handle(event, None)
             .await
             .unwrap_or_else(|e| panic!("{what}: retryable {e}"));
         assert!(
@@ -272,10 +272,10 @@ async fn an_absurd_event_id_is_cut_short_in_the_outcome() {
     let (client, _) = moto.client();
     let r = remediator(&client, sample_config());
     let event = with(
-        load_event("skip-scheduled.json"),
+        load_event("skip-delete-repository.json"),
         "/id",
         json!("i".repeat(1_000_000)),
     );
-    let out = r.handle(&event).await.unwrap();
+    let out = r.handle(&event, None).await.unwrap();
     assert!(out.event_id.unwrap().len() <= 128);
 }

@@ -108,7 +108,7 @@ fn handle_prints_one_outcome_per_event_and_exits_0_when_none_failed() {
             "--config",
             "events/config.json",
             "events/create-repository-api.json",
-            "events/skip-scheduled.json",
+            "events/skip-delete-repository.json",
             "events/create-repository-api.json",
         ],
         None,

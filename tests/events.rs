@@ -110,9 +110,27 @@ const EXPECTED: &[(&str, Trigger, Option<&str>, &str)] = &[
         None,
         "skip",
     ),
-    ("skip-scheduled.json", Trigger::Unrecognized, None, "skip"),
+    ("scheduled-sweep.json", Trigger::Scheduled, None, "sweep"),
     (
-        "skip-set-repository-policy.json",
+        "policy-changed-by-the-function.json",
+        Trigger::PolicyChanged,
+        Some("registry.k8s.io/pause"),
+        "act",
+    ),
+    (
+        "policy-changed-deleted.json",
+        Trigger::PolicyChanged,
+        Some("team-a/ledger"),
+        "act",
+    ),
+    (
+        "policy-changed-statement-removed.json",
+        Trigger::PolicyChanged,
+        Some("team-a/payments-api"),
+        "act",
+    ),
+    (
+        "skip-policy-change-failed.json",
         Trigger::Unrecognized,
         None,
         "skip",
@@ -127,6 +145,10 @@ fn summary(event: &Event) -> (Trigger, Option<&str>, &'static str) {
         Classified::PullDenied { target, .. } => {
             (Trigger::PullDenied, Some(&target.repository), "act")
         }
+        Classified::PolicyChanged { target, .. } => {
+            (Trigger::PolicyChanged, Some(&target.repository), "act")
+        }
+        Classified::Scheduled(_) => (Trigger::Scheduled, None, "sweep"),
         Classified::Skip { trigger, .. } => (*trigger, None, "skip"),
         Classified::Invalid { trigger, .. } => (*trigger, None, "invalid"),
     }
@@ -216,4 +238,28 @@ fn the_samples_are_valid_eventbridge_events_for_the_ecosystem_type_too() {
             serde_json::from_value(value).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!typed.detail_type.is_empty(), "{name}");
     }
+}
+
+#[test]
+fn a_policy_change_names_who_made_it() {
+    let Classified::PolicyChanged { changed_by, .. } =
+        Event::classify(&load_event("policy-changed-by-the-function.json")).classified
+    else {
+        panic!("not a policy change")
+    };
+    assert_eq!(
+        changed_by.as_deref(),
+        Some("arn:aws:iam::111111111111:role/ecr-xacct-grant-role")
+    );
+}
+
+#[test]
+fn a_scheduled_event_carries_its_time_account_and_region() {
+    let Classified::Scheduled(s) = Event::classify(&load_event("scheduled-sweep.json")).classified
+    else {
+        panic!("not a schedule")
+    };
+    assert_eq!(s.account.as_deref(), Some("111111111111"));
+    assert_eq!(s.region.as_deref(), Some("us-east-1"));
+    assert_eq!(s.time, Some(1_741_089_600));
 }

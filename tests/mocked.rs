@@ -81,7 +81,7 @@ async fn throttling_on_write_is_returned_as_retryable() {
         .then_http_response(|| error_response(400, "ThrottlingException", "Rate exceeded"));
     let r = remediator(client!(&get, &set));
     let err = r
-        .handle(&event("create-repository-api.json"))
+        .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
     assert_eq!(err.outcome.outcome, Status::Failed);
@@ -101,7 +101,7 @@ async fn a_server_error_on_read_is_retryable_and_nothing_is_written() {
         .then_output(|| SetRepositoryPolicyOutput::builder().build());
     let r = remediator(client!(&get, &set));
     let err = r
-        .handle(&event("create-repository-api.json"))
+        .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
     assert!(err.source.is_retryable(), "{err}");
@@ -120,7 +120,7 @@ async fn a_principal_iam_cannot_resolve_yet_is_retryable() {
     });
     let r = remediator(client!(&get, &set));
     let err = r
-        .handle(&event("create-repository-api.json"))
+        .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
     assert!(err.source.is_retryable(), "{err}");
@@ -139,7 +139,7 @@ async fn any_other_invalid_parameter_fails_without_retry() {
     });
     let r = remediator(client!(&get, &set));
     let out = r
-        .handle(&event("create-repository-api.json"))
+        .handle(&event("create-repository-api.json"), None)
         .await
         .expect("not retryable");
     assert_eq!(out.outcome, Status::Failed);
@@ -163,7 +163,7 @@ async fn a_stored_policy_that_does_not_parse_is_never_overwritten() {
         .then_output(|| SetRepositoryPolicyOutput::builder().build());
     let r = remediator(client!(&get, &set));
     let out = r
-        .handle(&event("create-repository-api.json"))
+        .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap();
     assert_eq!(out.outcome, Status::Failed);
@@ -198,7 +198,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
         .then_output(|| SetRepositoryPolicyOutput::builder().build());
     let r = remediator(client!(&get, &create, &set));
     let out = r
-        .handle(&event("pull-denied-repository-not-found.json"))
+        .handle(&event("pull-denied-repository-not-found.json"), None)
         .await
         .unwrap();
     assert_eq!(out.outcome, Status::Created, "{out:?}");

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 const FOREIGN: &str = r#"{"Sid":"PlatformBreakGlass","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/platform-admin"},"Action":["ecr:*"]}"#;
 
 async fn handle(r: &Remediator, event: &Value) -> Outcome {
-    r.handle(event)
+    r.handle(event, None)
         .await
         .expect("no retryable failure against moto")
 }
@@ -272,6 +272,9 @@ async fn every_sample_event_has_its_intended_outcome() {
         ),
         ("create-repository-replication.json", Status::Applied),
         ("create-repository-unmatched.json", Status::Skipped),
+        ("policy-changed-by-the-function.json", Status::Unchanged),
+        ("policy-changed-deleted.json", Status::Unchanged),
+        ("policy-changed-statement-removed.json", Status::Unchanged),
         (
             "pull-denied-batch-check-layer-availability.json",
             Status::Unchanged,
@@ -287,14 +290,14 @@ async fn every_sample_event_has_its_intended_outcome() {
         ("pull-denied-not-found-unnamed-caller.json", Status::Skipped),
         ("pull-denied-outside-rules.json", Status::Unchanged),
         ("pull-denied-repository-not-found.json", Status::Created),
+        ("scheduled-sweep.json", Status::Swept),
         ("skip-create-repository-failed.json", Status::Skipped),
         ("skip-create-repository-other-region.json", Status::Skipped),
         ("skip-delete-repository.json", Status::Skipped),
         ("skip-pull-denied-other-registry.json", Status::Skipped),
         ("skip-pull-image-not-found.json", Status::Skipped),
         ("skip-pull-succeeded.json", Status::Skipped),
-        ("skip-scheduled.json", Status::Skipped),
-        ("skip-set-repository-policy.json", Status::Skipped),
+        ("skip-policy-change-failed.json", Status::Skipped),
     ];
     let moto = Moto::start();
     let (client, _) = moto.client();
