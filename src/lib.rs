@@ -30,14 +30,17 @@ pub mod sweep;
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use tracing_subscriber::filter::LevelFilter;
 
 /// The SDK configuration from the standard environment, with timeouts that leave room for the
-/// SDK's own retries inside a Lambda invocation.
+/// SDK's own retries inside a Lambda invocation, and adaptive retries: on throttling the client
+/// slows its own request rate down instead of hammering a registry others share.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::from_env()
+        .retry_config(RetryConfig::adaptive())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
@@ -50,12 +53,12 @@ pub async fn sdk_config() -> SdkConfig {
 
 /// JSON logs on standard error, one object per line, fields at the top level so that CloudWatch
 /// Logs Insights can filter on `outcome` or `repository` directly.
-pub fn init_tracing() {
+pub fn init_tracing(default: LevelFilter) {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .ok()
         .and_then(|l| l.trim().to_ascii_lowercase().parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
+        .unwrap_or(default);
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

@@ -8,11 +8,13 @@ use ecr_policy_remediator::handler::{Outcome, Remediator, RetryableError};
 use ecr_policy_remediator::rules::Config;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
+use tracing_subscriber::filter::LevelFilter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<ExitCode> {
-    ecr_policy_remediator::init_tracing();
     let cli = Cli::parse();
+    let level = cli.command.as_ref().map(cli::Command::default_log_level);
+    ecr_policy_remediator::init_tracing(level.unwrap_or(LevelFilter::INFO));
     if let Some(command) = cli.command {
         return Ok(cli::run(command).await);
     }

@@ -236,3 +236,101 @@ fn plan_shows_the_difference_and_writes_nothing() {
     recorder.clear();
     assert_eq!(rt.block_on(policy(&client, "team-a/payments-api")), None);
 }
+
+#[test]
+fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for name in [
+            "team-a/one",
+            "team-a/two",
+            "registry.k8s.io/pause",
+            "scratch/x",
+        ] {
+            create_repository(&client, name).await;
+        }
+    });
+    let config = ["--config", "events/config.json"];
+    let out = run(
+        Some(&moto),
+        &[&["reconcile", "--dry-run"][..], &config[..]].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "== registry.k8s.io/pause",
+        "== team-a/one",
+        "+++ desired",
+        "planned (dry run)            3",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(!text.contains("scratch/x"), "{text}");
+    assert_eq!(rt.block_on(policy(&client, "team-a/one")), None);
+
+    let out = run(
+        Some(&moto),
+        &[
+            &[
+                "reconcile",
+                "--output",
+                "json",
+                "--concurrency",
+                "2",
+                "--rate",
+                "50",
+            ][..],
+            &config[..],
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let outcome = &lines(&out)[0];
+    assert_eq!(outcome["outcome"], "swept");
+    assert_eq!(outcome["sweep"]["applied"], 3);
+    assert_eq!(outcome["sweep"]["listed"], 4);
+    assert!(rt.block_on(policy(&client, "team-a/one")).is_some());
+    recorder.clear();
+}
+
+#[test]
+fn reconcile_exits_1_when_a_repository_failed_and_2_for_a_bad_option() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        create_repository(&client, "team-a/big").await;
+        let huge: Vec<String> = (0..66)
+            .map(|i| format!(r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#, 500_000_000_000u64 + i))
+            .collect();
+        set_policy(&client, "team-a/big", &format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, huge.join(","))).await;
+    });
+    let out = run(
+        Some(&moto),
+        &["reconcile", "--config", "events/config.json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed: team-a/big: "));
+    let out = run(
+        Some(&moto),
+        &["reconcile", "--config", "events/config.json", "--rate", "0"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("requestsPerSecond"),
+        "{}",
+        stderr(&out)
+    );
+}

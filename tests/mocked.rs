@@ -207,3 +207,61 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
         (1, 1, 1)
     );
 }
+
+#[tokio::test]
+async fn throttling_slows_a_sweep_down_but_never_fails_it() {
+    use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
+    use aws_sdk_ecr::types::Repository;
+    use ecr_policy_remediator::sweep::{NoObserver, SweepOptions};
+
+    let list = mock!(Client::describe_repositories)
+        .match_requests(|r| {
+            r.max_results() == Some(1000) && r.registry_id() == Some("111111111111")
+        })
+        .then_output(|| {
+            DescribeRepositoriesOutput::builder()
+                .repositories(Repository::builder().repository_name("team-a/one").build())
+                .repositories(Repository::builder().repository_name("team-a/two").build())
+                .repositories(Repository::builder().repository_name("other/three").build())
+                .build()
+        });
+    let throttled = mock!(Client::get_repository_policy)
+        .match_requests(|r| r.repository_name() == Some("team-a/one"))
+        .sequence()
+        .http_response(|| error_response(400, "ThrottlingException", "Rate exceeded"))
+        .error(|| {
+            GetRepositoryPolicyError::RepositoryPolicyNotFoundException(
+                RepositoryPolicyNotFoundException::builder().build(),
+            )
+        })
+        .build();
+    let other = mock!(Client::get_repository_policy)
+        .match_requests(|r| r.repository_name() == Some("team-a/two"))
+        .then_error(|| {
+            GetRepositoryPolicyError::RepositoryPolicyNotFoundException(
+                RepositoryPolicyNotFoundException::builder().build(),
+            )
+        });
+    let set = mock!(Client::set_repository_policy)
+        .match_requests(|r| {
+            r.repository_name()
+                .is_some_and(|n| n.starts_with("team-a/"))
+        })
+        .then_output(|| SetRepositoryPolicyOutput::builder().build());
+    let r = remediator(client!(&list, &throttled, &other, &set));
+    let opts = SweepOptions {
+        requests_per_second: 1000.0,
+        ..SweepOptions::from(&r.config().sweep)
+    };
+    let report = r.sweep(&opts, &NoObserver).await.unwrap();
+    assert_eq!((report.listed, report.matching), (3, 2));
+    assert_eq!(
+        (report.checked, report.applied, report.failed),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert!(report.complete);
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(throttled.num_calls(), 2, "throttled once, then tried again");
+    assert_eq!((other.num_calls(), set.num_calls()), (1, 2));
+}

@@ -381,3 +381,107 @@ async fn connect_learns_the_registry_id_from_ecr() {
     assert_eq!(r.registry_id(), REGISTRY);
     assert_eq!(r.region(), REGION);
 }
+
+#[tokio::test]
+async fn a_statement_someone_else_removed_is_restored_and_theirs_kept() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    seed(&client).await;
+    let r = remediator(&client, sample_config());
+    assert_eq!(
+        handle(&r, &load_event("create-repository-api.json"))
+            .await
+            .outcome,
+        Status::Applied
+    );
+    // Someone rewrites the policy with their statement only, as the sample event records.
+    set_policy(
+        &client,
+        "team-a/payments-api",
+        &format!(r#"{{"Version":"2012-10-17","Statement":[{FOREIGN}]}}"#),
+    )
+    .await;
+    let out = handle(&r, &load_event("policy-changed-statement-removed.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(
+        out.trigger,
+        ecr_policy_remediator::event::Trigger::PolicyChanged
+    );
+    let after = policy(&client, "team-a/payments-api").await.unwrap();
+    assert!(after.contains(FOREIGN));
+    assert_eq!(
+        sids(&after),
+        [
+            "PlatformBreakGlass",
+            "EcrPolicyRemediator-team-a-Principals",
+            "EcrPolicyRemediator-team-a-ci-Principals"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_policy_is_restored() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    seed(&client).await;
+    let r = remediator(&client, sample_config());
+    assert_eq!(
+        handle(
+            &r,
+            &load_event("create-repository-replication-api-call.json")
+        )
+        .await
+        .outcome,
+        Status::Applied
+    );
+    client
+        .delete_repository_policy()
+        .repository_name("team-a/ledger")
+        .send()
+        .await
+        .unwrap();
+    let out = handle(&r, &load_event("policy-changed-deleted.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(
+        sids(&policy(&client, "team-a/ledger").await.unwrap()).len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_event_of_our_own_write_ends_without_a_write() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    seed(&client).await;
+    let r = remediator(&client, sample_config());
+    assert_eq!(
+        handle(&r, &load_event("create-repository-pull-through-cache.json"))
+            .await
+            .outcome,
+        Status::Applied
+    );
+    let own_write = load_event("policy-changed-by-the-function.json");
+
+    // Not told its role: one read, no write.
+    recorder.clear();
+    assert_eq!(handle(&r, &own_write).await.outcome, Status::Unchanged);
+    assert_eq!(
+        (recorder.count("GetRepositoryPolicy"), recorder.total()),
+        (1, 1)
+    );
+
+    // Told its role: no call at all.
+    let r = r.with_self_role(Some(
+        "arn:aws:iam::111111111111:role/ecr-xacct-grant-role".into(),
+    ));
+    recorder.clear();
+    let out = handle(&r, &own_write).await;
+    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(recorder.total(), 0);
+
+    // Someone else's change is still looked at (and this repository was never converged).
+    let theirs = load_event("policy-changed-statement-removed.json");
+    recorder.clear();
+    assert_eq!(handle(&r, &theirs).await.outcome, Status::Applied);
+    assert_eq!(recorder.count("GetRepositoryPolicy"), 1);
+}
