@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv demo test lint unit build clean
+.PHONY: venv demo test lint bench build clean
 
 venv: $(VENV)/.installed
 
@@ -21,6 +21,11 @@ demo: venv
 	bash scripts/demo.sh
 
 ## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included).
+## Benchmarks: the pure decision path (criterion) and sweeps of 1,000 and 5,000 repositories on moto.
+bench: venv
+	cargo bench --bench decide
+	cargo bench --bench sweep
+
 test: venv lint
 	cargo test
 

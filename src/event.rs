@@ -212,7 +212,7 @@ pub const DENIED_ERRORS: &[&str] = &[
 impl Event {
     /// Reads and classifies an event. Never fails: anything unusable becomes `Skip` or `Invalid`.
     pub fn classify(raw: &Value) -> Event {
-        let envelope: Envelope = serde_json::from_value(raw.clone()).unwrap_or_default();
+        let envelope = Envelope::deserialize(raw).unwrap_or_default();
         let id = envelope
             .id
             .as_deref()

@@ -265,3 +265,40 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
     assert_eq!(throttled.num_calls(), 2, "throttled once, then tried again");
     assert_eq!((other.num_calls(), set.num_calls()), (1, 2));
 }
+
+#[tokio::test]
+async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
+    use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
+    use aws_sdk_ecr::types::Repository;
+    use ecr_policy_remediator::sweep::pacer;
+
+    // moto ignores maxResults and nextToken, so the paging is checked here.
+    let page = |names: &[&str], next: Option<&str>| {
+        let mut out =
+            DescribeRepositoriesOutput::builder().set_next_token(next.map(str::to_string));
+        for n in names {
+            out = out.repositories(Repository::builder().repository_name(*n).build());
+        }
+        out.build()
+    };
+    let first = page(&["team-a/one", "other/x"], Some("page-2"));
+    let second = page(&["team-a/two"], Some("page-3"));
+    let third = page(&["team-a/three"], None);
+    let p1 = mock!(Client::describe_repositories)
+        .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(1000))
+        .then_output(move || first.clone());
+    let p2 = mock!(Client::describe_repositories)
+        .match_requests(|r| r.next_token() == Some("page-2") && r.max_results() == Some(1000))
+        .then_output(move || second.clone());
+    let p3 = mock!(Client::describe_repositories)
+        .match_requests(|r| r.next_token() == Some("page-3") && r.max_results() == Some(1000))
+        .then_output(move || third.clone());
+    let r = remediator(client!(&p1, &p2, &p3));
+    let listing = r.list_matching(&pacer(1000.0)).await.unwrap();
+    assert_eq!(listing.listed, 4);
+    assert_eq!(
+        listing.matching,
+        ["team-a/one", "team-a/three", "team-a/two"]
+    );
+    assert_eq!((p1.num_calls(), p2.num_calls(), p3.num_calls()), (1, 1, 1));
+}

@@ -1,0 +1,57 @@
+//! The pure decision path per event: classify a sample, match the rules, plan the policy.
+//! `cargo bench --bench decide`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ecr_policy_remediator::event::Event;
+use ecr_policy_remediator::policy;
+use ecr_policy_remediator::rules::{desired_statements, Config};
+use serde_json::Value;
+use std::hint::black_box;
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let config =
+        Config::from_file(format!("{}/events/config.json", env!("CARGO_MANIFEST_DIR")).as_ref())
+            .unwrap();
+    let event = sample("pull-denied-batch-get-image-forwarded.json");
+    c.bench_function("classify a denied pull", |b| {
+        b.iter(|| Event::classify(black_box(&event)))
+    });
+
+    let desired = desired_statements(config.matching("team-a/payments-api"));
+    let foreign: Vec<String> = (0..40)
+        .map(|i| format!(r#"{{"Sid":"Theirs{i}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage"]}}"#, 500_000_000_000u64 + i))
+        .collect();
+    let current = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        foreign.join(",")
+    );
+    c.bench_function("plan a merge into 40 foreign statements", |b| {
+        b.iter(|| policy::plan(black_box(Some(current.as_str())), black_box(&desired)))
+    });
+    let compliant = match policy::plan(Some(&current), &desired).unwrap() {
+        policy::Plan::Write(text) => text,
+        policy::Plan::Unchanged => unreachable!(),
+    };
+    c.bench_function("recognise a compliant policy (41 statements)", |b| {
+        b.iter(|| policy::plan(black_box(Some(compliant.as_str())), black_box(&desired)))
+    });
+    let names: Vec<String> = (0..1000)
+        .map(|i| format!("team-{}/svc-{i}", i % 7))
+        .collect();
+    c.bench_function("match 1,000 names against the sample rules", |b| {
+        b.iter(|| {
+            names
+                .iter()
+                .filter(|n| config.matching(n).next().is_some())
+                .count()
+        })
+    });
+}
+
+criterion_group!(decide, benches);
+criterion_main!(decide);
