@@ -15,6 +15,22 @@ wait_port() {
   echo "nothing listens on 127.0.0.1:$1" >&2; return 1
 }
 
+drift() {
+  "$PY" - "$1" "$2" <<'PY'
+import boto3, json, sys
+action, repo = sys.argv[1], sys.argv[2]
+ecr = boto3.client("ecr")
+if action == "delete":
+    ecr.delete_repository_policy(repositoryName=repo)
+    print(f"   (someone deletes the policy of {repo})")
+else:
+    ecr.set_repository_policy(repositoryName=repo, policyText=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "PlatformBreakGlass", "Effect": "Allow",
+         "Principal": {"AWS": "arn:aws:iam::111111111111:role/platform-admin"}, "Action": ["ecr:*"]}]}))
+    print(f"   (someone rewrites the policy of {repo}, keeping only their own statement)")
+PY
+}
+
 MOTO_PORT=$(free_port)
 INVOKE_PORT=$(free_port)
 LOGS=$(mktemp -d)
@@ -33,11 +49,12 @@ MOTO_ACCOUNT_ID=111111111111 .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" 
 pids+=($!)
 wait_port "$MOTO_PORT" 60
 
-echo "==> the registry before: five repositories, one with a statement of its own"
+echo "==> the registry before: six repositories, one with a statement of its own"
 "$PY" - <<'PY'
 import boto3, json
 ecr = boto3.client("ecr")
-for name in ["team-a/payments-api", "registry.k8s.io/pause", "team-a/billing-worker", "team-a/ledger", "scratch/experiment"]:
+# team-a/legacy-api predates the function: no event will ever name it; the sweep finds it.
+for name in ["team-a/payments-api", "registry.k8s.io/pause", "team-a/billing-worker", "team-a/ledger", "scratch/experiment", "team-a/legacy-api"]:
     ecr.create_repository(repositoryName=name)
     print("   created", name)
 ecr.set_repository_policy(repositoryName="team-a/payments-api", policyText=json.dumps({
@@ -49,7 +66,7 @@ PY
 
 echo "==> cargo lambda watch on 127.0.0.1:$INVOKE_PORT (first build can take a minute)"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
-  --env-vars "REMEDIATOR_CONFIG_FILE=$PWD/events/config.json,AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_EC2_METADATA_DISABLED=true" \
+  --env-vars "REMEDIATOR_CONFIG_FILE=$PWD/events/config.json,REMEDIATOR_SELF_ROLE_ARN=arn:aws:iam::111111111111:role/ecr-xacct-grant-role,AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,AWS_EC2_METADATA_DISABLED=true" \
   >"$LOGS/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$INVOKE_PORT" 600
@@ -57,6 +74,11 @@ wait_port "$INVOKE_PORT" 600
 echo "==> every sample event, in order (rules: events/config.json)"
 for event in events/*.json; do
   [ "$event" = events/config.json ] && continue
+  # The drift samples record a change; make that change for real first.
+  case "$event" in
+    */policy-changed-statement-removed.json) drift "set" "team-a/payments-api" ;;
+    */policy-changed-deleted.json) drift "delete" "team-a/ledger" ;;
+  esac
   out=$(cargo lambda invoke ecr-policy-remediator --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
         --data-file "$event" --output-format json 2>&1) || true
   printf '%s\n' "$out" | "$PY" scripts/outcome_line.py "$(basename "$event")"

@@ -12,6 +12,10 @@ except ValueError:
 line = f"   {name:<50} {o['outcome']:<10} {o.get('repository') or ''}"
 if o.get("rules"):
     line += "  rules=" + ",".join(o["rules"])
+if o.get("sweep"):
+    counts = ", ".join(f"{k} {o['sweep'][k]}" for k in
+                       ["listed", "matching", "applied", "unchanged", "skipped", "failed", "notReached"])
+    line += "\n" + " " * 54 + "sweep: " + counts
 if o.get("reason"):
     line += "\n" + " " * 54 + "reason: " + o["reason"]
 print(line)

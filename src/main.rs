@@ -1,11 +1,12 @@
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 use ecr_policy_remediator::cli::{self, Cli};
 use ecr_policy_remediator::handler::{Outcome, Remediator, RetryableError};
 use ecr_policy_remediator::rules::Config;
+use ecr_policy_remediator::sweep::deadline_from_context;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::filter::LevelFilter;
@@ -39,6 +40,6 @@ async fn handle(
     remediator: &Remediator,
     event: LambdaEvent<Value>,
 ) -> Result<Outcome, RetryableError> {
-    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    let deadline = deadline_from_context(event.context.deadline, SystemTime::now());
     remediator.handle(&event.payload, Some(deadline)).await
 }

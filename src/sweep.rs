@@ -167,6 +167,15 @@ impl Remediator {
         pacer: &Pacer,
         observer: &dyn SweepObserver,
     ) -> SweepReport {
+        // A margin longer than the time itself (a function with a short timeout, or a local
+        // emulator) would leave nothing to sweep: keep at most a quarter of the time left.
+        let options = &SweepOptions {
+            safety_margin: options.deadline.map_or(options.safety_margin, |d| {
+                let left = d.duration_since(SystemTime::now()).unwrap_or_default();
+                options.safety_margin.min(left / 4)
+            }),
+            ..options.clone()
+        };
         let names = &listing.matching;
         let n = names.len();
         let budget = options
@@ -257,6 +266,19 @@ impl Remediator {
     }
 }
 
+/// The invocation deadline from the Lambda context's milliseconds. Lambda sends the epoch time;
+/// `cargo lambda watch` sends the function timeout itself (600000), which taken as an epoch time
+/// would be 1970 and leave a sweep no time at all. Values too small to be a date this century
+/// are read as a duration from now.
+pub fn deadline_from_context(deadline_ms: u64, now: SystemTime) -> SystemTime {
+    const YEAR_2000_MS: u64 = 946_684_800_000;
+    if deadline_ms >= YEAR_2000_MS {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms)
+    } else {
+        now + Duration::from_millis(deadline_ms)
+    }
+}
+
 /// Time left before the deadline's safety margin; `None` without a deadline.
 fn time_left(options: &SweepOptions) -> Option<Duration> {
     let deadline = options.deadline?;
@@ -294,4 +316,45 @@ fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepOb
         _ => {}
     }
     observer.repository(r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_deadlines_are_epoch_milliseconds() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let d = deadline_from_context(1_795_000_900_000, now);
+        assert_eq!(d.duration_since(now).unwrap(), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn the_emulators_timeout_is_read_as_time_from_now() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let d = deadline_from_context(600_000, now);
+        assert_eq!(d.duration_since(now).unwrap(), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn the_margin_never_eats_the_whole_sweep_and_budget_follows_the_pace() {
+        let options = SweepOptions {
+            concurrency: 1,
+            requests_per_second: 10.0,
+            deadline: Some(SystemTime::now() + Duration::from_secs(100)),
+            safety_margin: Duration::from_secs(20),
+            budget: None,
+            sweep_number: 0,
+        };
+        let left = time_left(&options).unwrap();
+        assert!(
+            left <= Duration::from_secs(80) && left > Duration::from_secs(78),
+            "{left:?}"
+        );
+        let none = SweepOptions {
+            deadline: None,
+            ..options
+        };
+        assert_eq!(time_left(&none), None);
+    }
 }

@@ -390,3 +390,21 @@ async fn the_scheduled_event_sweeps_and_reports_counts() {
     assert_eq!(json["sweep"]["failed"], 1);
     assert_eq!(json["sweep"]["complete"], true);
 }
+
+#[tokio::test]
+async fn a_safety_margin_longer_than_the_time_left_still_lets_the_sweep_work() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    for name in ["svc/a", "svc/b", "svc/c"] {
+        create_repository(&client, name).await;
+    }
+    let r = remediator(&client, config());
+    let opts = SweepOptions {
+        requests_per_second: 1000.0,
+        deadline: Some(SystemTime::now() + Duration::from_secs(10)),
+        safety_margin: Duration::from_secs(60),
+        ..SweepOptions::from(&r.config().sweep)
+    };
+    let report = r.sweep(&opts, &NoObserver).await.unwrap();
+    assert_eq!((report.applied, report.not_reached), (3, 0), "{report:?}");
+}
