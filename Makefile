@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv demo test lint bench build clean
+.PHONY: venv demo test infra-test lint bench build clean
 
 venv: $(VENV)/.installed
 

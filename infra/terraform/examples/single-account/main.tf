@@ -1,0 +1,62 @@
+# The minimal deployment: the registry and the clusters in one account (or pulling accounts that
+# forward nothing; creations and policy changes still reach the function).
+terraform {
+  required_version = ">= 1.5.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40, < 7.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  description = "Region of the registry."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "package_path" {
+  description = "The zip from `cargo lambda build --release --arm64 --output-format zip`."
+  type        = string
+  default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
+}
+
+module "remediator" {
+  source       = "../../modules/remediator"
+  package_path = var.package_path
+
+  rules = [
+    {
+      name         = "k8s-mirror"
+      repositories = ["registry.k8s.io/*", "ecr-public/*"]
+      exclude      = ["registry.k8s.io/internal/*"]
+      principals = {
+        accounts      = ["222222222222"]
+        organizations = ["o-a1b2c3d4e5"]
+      }
+      actions = ["ecr:BatchImportUpstreamImage"]
+    },
+    {
+      name         = "team-a"
+      repositories = ["team-a/*"]
+      principals = {
+        accounts = ["333333333333"]
+        roles    = ["arn:aws:iam::222222222222:role/eks-node-role"]
+      }
+      create_on_denied_pull = true
+    },
+  ]
+}
+
+output "function_name" {
+  value = module.remediator.function_name
+}
+
+output "rule_arns" {
+  value = module.remediator.rule_arns
+}

@@ -1,0 +1,104 @@
+# The registry ("artifacts") account runs the remediator; a workload account forwards its denied
+# pulls to it. Add one forwarder module (or the CloudFormation StackSet in
+# infra/cloudformation/forwarder.yaml) per pulling account.
+terraform {
+  required_version = ">= 1.5.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40, < 7.0"
+    }
+  }
+}
+
+variable "region" {
+  description = "Region of the registry and of the clusters that pull from it."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "registry_role_arn" {
+  description = "A role in the registry account that Terraform may assume."
+  type        = string
+}
+
+variable "pulling_role_arn" {
+  description = "A role in the pulling account that Terraform may assume."
+  type        = string
+}
+
+variable "pulling_account_id" {
+  description = "The pulling account."
+  type        = string
+}
+
+variable "pull_through_cache_prefixes" {
+  description = "Pull-through cache prefixes the pulling account may trigger (registry policy)."
+  type        = list(string)
+  default     = ["registry.k8s.io"]
+}
+
+variable "package_path" {
+  description = "The zip from `cargo lambda build --release --arm64 --output-format zip`."
+  type        = string
+  default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
+}
+
+provider "aws" {
+  alias  = "registry"
+  region = var.region
+  assume_role {
+    role_arn = var.registry_role_arn
+  }
+}
+
+provider "aws" {
+  alias  = "pulling"
+  region = var.region
+  assume_role {
+    role_arn = var.pulling_role_arn
+  }
+}
+
+module "remediator" {
+  source    = "../../modules/remediator"
+  providers = { aws = aws.registry }
+
+  package_path        = var.package_path
+  pulling_account_ids = [var.pulling_account_id]
+
+  rules = [
+    {
+      name         = "k8s-mirror"
+      repositories = ["registry.k8s.io/*"]
+      principals   = { accounts = [var.pulling_account_id] }
+      actions      = ["ecr:BatchImportUpstreamImage"]
+    },
+    {
+      name         = "workloads"
+      repositories = ["team-a/*"]
+      principals = {
+        roles = ["arn:aws:iam::${var.pulling_account_id}:role/eks-node-role"]
+      }
+      create_on_denied_pull = true
+    },
+  ]
+
+  # Let the pulling account's nodes trigger pull-through cache for registry.k8s.io/*.
+  pull_through_cache_prefixes = var.pull_through_cache_prefixes
+}
+
+module "forwarder" {
+  source    = "../../modules/forwarder"
+  providers = { aws = aws.pulling }
+
+  registry_account_id = module.remediator.registry_id
+}
+
+output "function_name" {
+  value = module.remediator.function_name
+}
+
+output "forwarding_rule_arn" {
+  value = module.forwarder.rule_arn
+}

@@ -1,0 +1,97 @@
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  registry_region = coalesce(var.registry_region, data.aws_region.current.name)
+  target_bus_arn  = "arn:${data.aws_partition.current.partition}:events:${local.registry_region}:${var.registry_account_id}:event-bus/default"
+
+  # Denied pulls of the registry's images, as this account's trail records them. Pulls are
+  # read-only calls: the ordinary ENABLED state drops them.
+  pattern = {
+    source        = ["aws.ecr"]
+    "detail-type" = ["AWS API Call via CloudTrail"]
+    detail = {
+      eventSource       = ["ecr.amazonaws.com"]
+      eventName         = ["BatchGetImage", "GetDownloadUrlForLayer", "BatchCheckLayerAvailability"]
+      errorCode         = ["AccessDenied", "AccessDeniedException", "RepositoryNotFoundException"]
+      requestParameters = { registryId = [var.registry_account_id] }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "denied_pulls" {
+  name          = var.name
+  description   = "Forwards denied pulls from registry ${var.registry_account_id} to its remediator"
+  event_pattern = jsonencode(local.pattern)
+  state         = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+  tags          = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
+}
+
+# A target bus in another account needs a role; it is mandatory when the registry's bus admits
+# the organization rather than this account.
+resource "aws_iam_role" "forwarder" {
+  name               = var.name
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "put_events" {
+  statement {
+    actions   = ["events:PutEvents"]
+    resources = [local.target_bus_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "forwarder" {
+  name   = "put-events-on-the-registry-bus"
+  role   = aws_iam_role.forwarder.name
+  policy = data.aws_iam_policy_document.put_events.json
+}
+
+resource "aws_cloudwatch_event_target" "registry_bus" {
+  rule     = aws_cloudwatch_event_rule.denied_pulls.name
+  arn      = local.target_bus_arn
+  role_arn = aws_iam_role.forwarder.arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+}
+
+resource "aws_cloudtrail" "management_events" {
+  #checkov:skip=CKV_AWS_35:Encryption with a customer key is the deployer's choice: set trail_kms_key_arn.
+  #checkov:skip=CKV_AWS_252:No SNS notification per log file is needed for EventBridge delivery.
+  #checkov:skip=CKV2_AWS_10:CloudWatch Logs delivery of the trail is not needed: EventBridge receives the events.
+  count                         = var.create_trail ? 1 : 0
+  name                          = "${var.name}-management-events"
+  s3_bucket_name                = var.trail_bucket_name
+  kms_key_id                    = var.trail_kms_key_arn
+  is_multi_region_trail         = true
+  include_global_service_events = true
+  enable_log_file_validation    = true
+
+  event_selector {
+    read_write_type           = "All"
+    include_management_events = true
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.trail_bucket_name != null
+      error_message = "create_trail needs trail_bucket_name: an S3 bucket whose policy lets CloudTrail write to it."
+    }
+  }
+}

@@ -1,0 +1,50 @@
+variable "name" {
+  description = "Name of the forwarding rule and its role."
+  type        = string
+  default     = "ecr-policy-remediator-forwarder"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,50}$", var.name))
+    error_message = "name must be 1-50 letters, digits, '-' or '_'."
+  }
+}
+
+variable "registry_account_id" {
+  description = "The account that holds the ECR registry and the remediator."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.registry_account_id))
+    error_message = "registry_account_id must be a 12-digit account ID."
+  }
+}
+
+variable "registry_region" {
+  description = "Region of the registry account's default bus; null means this provider's region."
+  type        = string
+  default     = null
+}
+
+variable "create_trail" {
+  description = "Create a multi-region CloudTrail trail that records management events (read and write): without one, this account's default bus receives no denied pulls."
+  type        = bool
+  default     = false
+}
+
+variable "trail_bucket_name" {
+  description = "With create_trail: an existing S3 bucket whose policy lets CloudTrail write to it."
+  type        = string
+  default     = null
+}
+
+variable "trail_kms_key_arn" {
+  description = "With create_trail: a KMS key for the trail's log files."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,246 @@
+variable "name" {
+  description = "Name of the function, its role, log group, queues, rules and alarms."
+  type        = string
+  default     = "ecr-policy-remediator"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,50}$", var.name))
+    error_message = "name must be 1-50 letters, digits, '-' or '_' (it prefixes other resource names)."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the zip that `cargo lambda build --release --arm64 --output-format zip` produces (target/lambda/ecr-policy-remediator/bootstrap.zip). Leave null when existing_function_name is set."
+  type        = string
+  default     = null
+}
+
+variable "existing_function_name" {
+  description = "Name of a function deployed with `cargo lambda deploy`. When set, the module creates no function and wires the rules, permissions and alarms to this one; its configuration (environment, memory, timeout) stays with cargo-lambda."
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: arm64 (Graviton, the default) or x86_64. Must match the build."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "rules" {
+  description = "The remediator's rules (see the project README). Each grants `access` on the repositories its patterns match to the listed principals."
+  type = list(object({
+    name         = string
+    repositories = list(string)
+    exclude      = optional(list(string), [])
+    principals = object({
+      accounts           = optional(list(string), [])
+      roles              = optional(list(string), [])
+      organizations      = optional(list(string), [])
+      organization_paths = optional(list(string), [])
+    })
+    access                = optional(string, "pull")
+    actions               = optional(list(string), [])
+    create_on_denied_pull = optional(bool, false)
+  }))
+
+  validation {
+    condition     = length(var.rules) > 0
+    error_message = "At least one rule is required."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : contains(["pull", "push"], r.access)])
+    error_message = "Each rule's access must be \"pull\" or \"push\"."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for r in var.rules : [for a in r.principals.accounts : can(regex("^[0-9]{12}$", a))]
+    ]))
+    error_message = "Every principals.accounts entry must be a 12-digit account ID."
+  }
+
+  validation {
+    condition = alltrue([
+      for r in var.rules : length(concat(r.principals.accounts, r.principals.roles, r.principals.organizations, r.principals.organization_paths)) > 0
+    ])
+    error_message = "Every rule needs at least one principal (accounts, roles, organizations or organization_paths)."
+  }
+
+  validation {
+    condition     = length(distinct([for r in var.rules : r.name])) == length(var.rules)
+    error_message = "Rule names must be unique."
+  }
+}
+
+variable "dry_run" {
+  description = "Decide and log, write nothing."
+  type        = bool
+  default     = false
+}
+
+variable "config_location" {
+  description = "Where the function reads its rules: \"environment\" (REMEDIATOR_CONFIG; Lambda allows 4 KB of environment in all) or \"package\" (a file added to the zip with `cargo lambda build --include rules.json`; write it from the config_json output)."
+  type        = string
+  default     = "environment"
+
+  validation {
+    condition     = contains(["environment", "package"], var.config_location)
+    error_message = "config_location must be \"environment\" or \"package\"."
+  }
+}
+
+variable "config_package_path" {
+  description = "With config_location = \"package\": the rules file's path inside the package."
+  type        = string
+  default     = "rules.json"
+}
+
+variable "sweep_schedule" {
+  description = "EventBridge schedule expression of the reconcile sweep; null disables it."
+  type        = string
+  default     = "rate(1 hour)"
+}
+
+variable "sweep" {
+  description = "Pace of the sweep. interval_minutes must equal the schedule's period."
+  type = object({
+    concurrency           = optional(number, 4)
+    requests_per_second   = optional(number, 10)
+    interval_minutes      = optional(number, 60)
+    safety_margin_seconds = optional(number, 20)
+  })
+  default = {}
+
+  validation {
+    condition     = var.sweep.concurrency >= 1 && var.sweep.concurrency <= 64 && var.sweep.requests_per_second >= 0.1 && var.sweep.requests_per_second <= 1000
+    error_message = "sweep.concurrency must be 1-64 and sweep.requests_per_second 0.1-1000."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB."
+  type        = number
+  default     = 256
+}
+
+variable "timeout" {
+  description = "Timeout of the function in seconds; the sweep uses all of it but a safety margin."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.timeout >= 30 && var.timeout <= 900
+    error_message = "timeout must be 30 to 900 seconds."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; null leaves it unreserved. A few are enough: each invocation handles one event."
+  type        = number
+  default     = 5
+}
+
+variable "log_level" {
+  description = "RUST_LOG of the function: error, warn, info or debug (debug logs each policy before and after)."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level must be error, warn, info, debug or trace."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group."
+  type        = number
+  default     = 365
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing of the function: Active or PassThrough."
+  type        = string
+  default     = "Active"
+}
+
+variable "event_retry" {
+  description = "Delivery retries: EventBridge to the function (up to 24 h and 185 attempts), then the function's own asynchronous retries."
+  type = object({
+    eventbridge_maximum_event_age_seconds = optional(number, 86400)
+    eventbridge_maximum_retry_attempts    = optional(number, 185)
+    lambda_maximum_event_age_seconds      = optional(number, 21600)
+    lambda_maximum_retry_attempts         = optional(number, 2)
+  })
+  default = {}
+}
+
+variable "pulling_account_ids" {
+  description = "Accounts whose forwarder rules may put denied-pull events on this account's default bus."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.pulling_account_ids : can(regex("^[0-9]{12}$", a))])
+    error_message = "pulling_account_ids must be 12-digit account IDs."
+  }
+}
+
+variable "organization_id" {
+  description = "An organization (o-...) whose accounts may put events on this account's default bus; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must look like o-a1b2c3d4e5."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic for the alarms; null to create none unless create_alarm_topic is set."
+  type        = string
+  default     = null
+}
+
+variable "create_alarm_topic" {
+  description = "Create an SNS topic for the alarms (subscribe to it yourself)."
+  type        = bool
+  default     = false
+}
+
+variable "pull_through_cache_prefixes" {
+  description = "Pull-through cache prefixes (e.g. [\"registry.k8s.io\"]) for which the registry policy lets the pulling accounts or organization create repositories and import upstream images. Empty: no registry policy is managed. Note: the registry has one policy, and this module then owns it."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_trail" {
+  description = "Create a multi-region CloudTrail trail that records management events (read and write). The default bus only receives CloudTrail events when such a trail exists."
+  type        = bool
+  default     = false
+}
+
+variable "trail_bucket_name" {
+  description = "With create_trail: an existing S3 bucket whose policy lets CloudTrail write to it."
+  type        = string
+  default     = null
+}
+
+variable "trail_kms_key_arn" {
+  description = "With create_trail: a KMS key for the trail's log files."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,402 @@
+"""Offline checks of infra/: formatting, validation, an apply of both Terraform examples against
+moto, the event patterns against every sample in events/, checkov and cfn-lint.
+
+Run by `make test` (through `make infra-test`). Nothing leaves the machine: Terraform takes its AWS
+provider from a local mirror (TF_PLUGIN_DIR, else a directory named tf-plugins), and every AWS call
+goes to a moto server on 127.0.0.1. Without a mirror the checks that need the provider are skipped,
+and the script says so.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+TERRAFORM = INFRA / "terraform"
+EVENTS = ROOT / "events"
+VENV_BIN = Path(sys.executable).parent
+REGISTRY = "111111111111"
+PULLING = "222222222222"
+SERVICES = ["cloudwatch", "cloudtrail", "ecr", "events", "iam", "lambda", "logs", "sns", "sqs", "sts"]
+
+passed, failed = 0, 0
+
+
+def check(what, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok      {what}")
+    else:
+        failed += 1
+        print(f"FAILED  {what}" + (f": {detail}" if detail else ""))
+
+
+def run(cmd, cwd=None, env=None, quiet=True):
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0 or not quiet:
+        sys.stdout.write(result.stdout[-4000:])
+        sys.stdout.write(result.stderr[-4000:])
+    return result
+
+
+def plugin_dir():
+    configured = os.environ.get("TF_PLUGIN_DIR")
+    if configured:
+        return Path(configured) if Path(configured).is_dir() else None
+    for candidate in [Path("/opt/tf-plugins"), Path.home() / "tf-plugins", Path("/usr/share/tf-plugins")]:
+        if candidate.is_dir():
+            return candidate
+    found = subprocess.run(["find", "/", "-maxdepth", "3", "-type", "d", "-name", "tf-plugins"],
+                           capture_output=True, text=True).stdout.split()
+    return Path(found[0]) if found else None
+
+
+def tf_env():
+    env = dict(os.environ)
+    # The machine's own CLI config may point anywhere; the plugin directory is given explicitly.
+    env["TF_CLI_CONFIG_FILE"] = os.devnull
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Moto:
+    """A moto server without MOTO_ACCOUNT_ID: credentials from sts:AssumeRole act in the role's
+    account, so one server holds the registry account and the pulling account."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="moto-", suffix=".log")
+        self.proc = subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise SystemExit("moto_server did not start: run `make venv`")
+                time.sleep(0.2)
+
+    def client(self, service, account):
+        base = dict(endpoint_url=self.endpoint, region_name="us-east-1",
+                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        creds = boto3.client("sts", **base).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/terraform", RoleSessionName="checks")["Credentials"]
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def provider_override(endpoint, aliases_and_accounts):
+    blocks = []
+    for alias, account in aliases_and_accounts:
+        endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in SERVICES)
+        alias_line = f'  alias                       = "{alias}"\n' if alias else ""
+        blocks.append(f'''provider "aws" {{
+{alias_line}  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  assume_role {{
+    role_arn = "arn:aws:iam::{account}:role/terraform"
+  }}
+  endpoints {{
+{endpoints}
+  }}
+}}
+''')
+    return "\n".join(blocks)
+
+
+def prepare_example(name, plugins, moto, workdir, aliases_and_accounts):
+    """Copies the example (and the modules it uses) to workdir, points its providers at moto
+    and runs terraform init; returns its directory, or None."""
+    shutil.copytree(TERRAFORM, workdir / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    example = workdir / "terraform" / "examples" / name
+    (example / "override.tf").write_text(provider_override(moto.endpoint, aliases_and_accounts))
+    init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"],
+               cwd=example, env=tf_env())
+    return example if init.returncode == 0 else None
+
+
+def terraform(example, command, variables, *extra):
+    args = ["terraform", command, "-input=false", "-no-color", *extra]
+    for k, v in variables.items():
+        args += ["-var", f"{k}={v}"]
+    return run(args, cwd=example, env=tf_env())
+
+
+def apply_example(name, plugins, moto, workdir, aliases_and_accounts, variables):
+    example = prepare_example(name, plugins, moto, workdir, aliases_and_accounts)
+    return example is not None and terraform(example, "apply", variables, "-auto-approve").returncode == 0
+
+
+def sample(name):
+    return json.loads((EVENTS / name).read_text())
+
+
+def samples():
+    return sorted(p.name for p in EVENTS.glob("*.json") if p.name != "config.json")
+
+
+def routed(moto, account, rule_names, event_names):
+    """Puts each sample on the account's default bus and returns, per sample, the rules (among
+    rule_names) whose pattern delivered it, observed at an SQS target added to each rule."""
+    events = moto.client("events", account)
+    sqs = moto.client("sqs", account)
+    # moto would try to run the function (in Docker) or reach the other account's bus; the
+    # targets were checked already, and only the patterns are under test here.
+    for rule in events.list_rules()["Rules"]:
+        existing = [t["Id"] for t in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]]
+        if existing:
+            events.remove_targets(Rule=rule["Name"], Ids=existing)
+    queues = {}
+    for rule in rule_names:
+        url = sqs.create_queue(QueueName=f"probe-{rule}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_targets(Rule=rule, Targets=[{"Id": "probe", "Arn": arn}])
+        queues[rule] = url
+    result = {}
+    for name in event_names:
+        e = sample(name)
+        entry = {"Source": e["source"], "DetailType": e["detail-type"], "Detail": json.dumps(e["detail"]),
+                 "Resources": e.get("resources", [])}
+        events.put_events(Entries=[entry])
+        hits = []
+        for rule, url in queues.items():
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            for m in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            if messages:
+                hits.append(rule)
+        result[name] = sorted(hits)
+    return result
+
+
+def expected_rule(name):
+    """Which of the remediator's pattern rules each sample is meant for (None: no rule)."""
+    if name.startswith("create-repository-") or name == "skip-create-repository-other-region.json":
+        return "repository-created"  # other region: the rule matches, the function skips it
+    if name.startswith("pull-denied-"):
+        return "pull-denied"
+    if name.startswith("policy-changed-"):
+        return "policy-changed"
+    return None
+
+
+def check_single_account(plugins, moto):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        package = tmp / "bootstrap.zip"
+        with zipfile.ZipFile(package, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n")
+        ok = apply_example("single-account", plugins, moto, tmp, [(None, REGISTRY)], {"package_path": package})
+        check("terraform apply of examples/single-account against moto", ok)
+        if not ok:
+            return
+    prefix = "ecr-policy-remediator"
+    events = moto.client("events", REGISTRY)
+    rules = {r["Name"][len(prefix) + 1:]: r for r in events.list_rules(NamePrefix=prefix)["Rules"]}
+    check("four rules: repository-created, pull-denied, policy-changed, sweep",
+          sorted(rules) == ["policy-changed", "pull-denied", "repository-created", "sweep"], sorted(rules))
+    check("pull-denied rule state is ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+          rules.get("pull-denied", {}).get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    check("creation and policy rules are ENABLED",
+          all(rules.get(r, {}).get("State") == "ENABLED" for r in ["repository-created", "policy-changed"]))
+    check("sweep rule runs hourly", rules.get("sweep", {}).get("ScheduleExpression") == "rate(1 hour)")
+    created = json.loads(rules["repository-created"]["EventPattern"])
+    check("creation rule matches both detail-types and both event sources",
+          sorted(created["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
+          and sorted(created["detail"]["eventSource"]) == ["ecr.amazonaws.com", "replication.ecr.amazonaws.com"])
+    denied = json.loads(rules["pull-denied"]["EventPattern"])
+    check("pull-denied rule is filtered to this registry",
+          denied["detail"]["requestParameters"]["registryId"] == [REGISTRY], denied)
+
+    function_arn = f"arn:aws:lambda:us-east-1:{REGISTRY}:function:{prefix}"
+    for short, rule in rules.items():
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        target = targets[0] if targets else {}
+        check(f"{short}: targets the function, with retries and a dead-letter queue",
+              target.get("Arn") == function_arn
+              and target.get("RetryPolicy", {}).get("MaximumRetryAttempts") == 185
+              and target.get("DeadLetterConfig", {}).get("Arn", "").endswith(f"{prefix}-eventbridge-dlq"), target)
+
+    lam = moto.client("lambda", REGISTRY)
+    fn = lam.get_function(FunctionName=prefix)["Configuration"]
+    check("function: provided.al2023 on arm64",
+          fn["Runtime"] == "provided.al2023" and fn["Architectures"] == ["arm64"], fn["Architectures"])
+    env = fn["Environment"]["Variables"]
+    check("function knows its own role", env.get("REMEDIATOR_SELF_ROLE_ARN") == fn["Role"], env)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        f.write(env.get("REMEDIATOR_CONFIG", ""))
+        f.flush()
+        valid = run(["cargo", "run", "--quiet", "--", "check-config", f.name], cwd=ROOT)
+        check("the rules Terraform encodes pass the function's own validation", valid.returncode == 0)
+    invoke = lam.get_function_event_invoke_config(FunctionName=prefix)
+    check("asynchronous retries and an on-failure destination",
+          invoke.get("MaximumRetryAttempts") == 2
+          and invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "").endswith(f"{prefix}-failures"),
+          invoke)
+    concurrency = lam.get_function_concurrency(FunctionName=prefix).get("ReservedConcurrentExecutions")
+    check("reserved concurrency", concurrency == 5, concurrency)
+
+    iam = moto.client("iam", REGISTRY)
+    policy = iam.get_role_policy(RoleName=prefix, PolicyName=f"{prefix}-ecr")["PolicyDocument"]
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    repo = f"arn:aws:ecr:us-east-1:{REGISTRY}:repository"
+    rules_resources = statements.get("RepositoryPoliciesTheRulesCover", {}).get("Resource")
+    check("role: policy calls only on the repositories the rules can match",
+          sorted(rules_resources if isinstance(rules_resources, list) else [rules_resources])
+          == sorted([f"{repo}/registry.k8s.io/*", f"{repo}/ecr-public/*", f"{repo}/team-a/*"]), rules_resources)
+    create = statements.get("CreateOnDeniedPull", {})
+    check("role: CreateRepository only where a rule creates on denied pulls",
+          create.get("Resource") == f"{repo}/team-a/*" and create.get("Action") == "ecr:CreateRepository", create)
+    actions = sorted({a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])})
+    check("role: nothing beyond what the function calls",
+          actions == sorted(["ecr:CreateRepository", "ecr:DescribeRegistry", "ecr:DescribeRepositories",
+                             "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "logs:CreateLogStream",
+                             "logs:PutLogEvents", "sqs:SendMessage", "xray:PutTelemetryRecords",
+                             "xray:PutTraceSegments"]), actions)
+
+    cw = moto.client("cloudwatch", REGISTRY)
+    alarms = sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"])
+    check("alarms on function errors and both dead-letter queues",
+          alarms == [f"{prefix}-errors", f"{prefix}-eventbridge-dlq", f"{prefix}-failures"], alarms)
+    logs = moto.client("logs", REGISTRY)
+    group = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"]
+    check("log group with retention", group and group[0].get("retentionInDays") == 365, group)
+
+    names = {short: rule["Name"] for short, rule in rules.items() if short != "sweep"}
+    hits = routed(moto, REGISTRY, list(names.values()), samples())
+    for name, matched in hits.items():
+        want = expected_rule(name)
+        want = [names[want]] if want else []
+        check(f"event pattern: {name} -> {', '.join(matched) or 'no rule'}", matched == want, f"expected {want}")
+
+
+def check_two_accounts(plugins, moto):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        package = tmp / "bootstrap.zip"
+        with zipfile.ZipFile(package, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n")
+        variables = {"package_path": package, "pulling_account_id": PULLING,
+                     "registry_role_arn": f"arn:aws:iam::{REGISTRY}:role/terraform",
+                     "pulling_role_arn": f"arn:aws:iam::{PULLING}:role/terraform"}
+        example = prepare_example("two-accounts", plugins, moto, tmp, [("registry", REGISTRY), ("pulling", PULLING)])
+        check("terraform init of examples/two-accounts", example is not None)
+        if example is None:
+            return
+        # The registry policy for pull-through cache, as planned: moto only knows the registry
+        # policy actions from before policy scope V2 and refuses BatchImportUpstreamImage.
+        planned = terraform(example, "plan", variables, "-out=plan.bin").returncode == 0
+        shown = run(["terraform", "show", "-json", "plan.bin"], cwd=example, env=tf_env()) if planned else None
+        policy = None
+        if shown is not None and shown.returncode == 0:
+            for change in json.loads(shown.stdout).get("resource_changes", []):
+                if change["type"] == "aws_ecr_registry_policy":
+                    policy = json.loads(change["change"]["after"]["policy"])
+        statement = (policy or {}).get("Statement", [{}])[0]
+        check("registry policy lets the pulling account use pull-through cache under registry.k8s.io/",
+              sorted(statement.get("Action", [])) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+              and statement.get("Resource") == f"arn:aws:ecr:us-east-1:{REGISTRY}:repository/registry.k8s.io/*"
+              and statement.get("Principal", {}).get("AWS") == f"arn:aws:iam::{PULLING}:root", policy)
+        ok = terraform(example, "apply", {**variables, "pull_through_cache_prefixes": "[]"}, "-auto-approve").returncode == 0
+        check("terraform apply of examples/two-accounts against moto (two accounts)", ok)
+        if not ok:
+            return
+    pulling = moto.client("events", PULLING)
+    rules = pulling.list_rules(NamePrefix="ecr-policy-remediator-forwarder")["Rules"]
+    check("forwarder rule in the pulling account", len(rules) == 1, rules)
+    if not rules:
+        return
+    rule = rules[0]
+    check("forwarder rule state is ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+          rule.get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    target = pulling.list_targets_by_rule(Rule=rule["Name"])["Targets"][0]
+    check("forwarder targets the registry account's default bus with a role",
+          target["Arn"] == f"arn:aws:events:us-east-1:{REGISTRY}:event-bus/default"
+          and target.get("RoleArn", "").startswith(f"arn:aws:iam::{PULLING}:role/"), target)
+    bus = moto.client("events", REGISTRY).describe_event_bus(Name="default")
+    check("registry bus admits the pulling account", PULLING in bus.get("Policy", ""), bus.get("Policy"))
+    # The StackSet template must forward exactly what the Terraform module forwards.
+    from cfnlint.decode import cfn_yaml
+    template = cfn_yaml.load(str(INFRA / "cloudformation" / "forwarder.yaml"))
+    cfn_pattern = json.loads(json.dumps(template["Resources"]["DeniedPullsRule"]["Properties"]["EventPattern"]))
+    cfn_pattern["detail"]["requestParameters"]["registryId"] = [REGISTRY]
+    check("the CloudFormation forwarder's pattern equals the Terraform forwarder's",
+          cfn_pattern == json.loads(rule["EventPattern"]), cfn_pattern)
+    hits = routed(moto, PULLING, [rule["Name"]], samples())
+    for name, matched in hits.items():
+        want = [rule["Name"]] if name.startswith("pull-denied-") else []
+        check(f"forwarder pattern: {name} -> {', '.join(matched) or 'no rule'}", matched == want, f"expected {want}")
+
+
+def main():
+    env = tf_env()
+    fmt = run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)], env=env, quiet=False)
+    check("terraform fmt -check -recursive", fmt.returncode == 0)
+
+    plugins = plugin_dir()
+    if plugins is None:
+        print("no local Terraform provider mirror (set TF_PLUGIN_DIR, or provide a tf-plugins "
+              "directory): skipping terraform init, validate and the applies against moto")
+    else:
+        print(f"Terraform providers from {plugins}")
+        for module in sorted(TERRAFORM.glob("modules/*")) + sorted(TERRAFORM.glob("examples/*")):
+            with tempfile.TemporaryDirectory() as tmp:
+                copy = Path(tmp) / "terraform"
+                shutil.copytree(TERRAFORM, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+                where = copy / module.relative_to(TERRAFORM)
+                init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=where, env=env)
+                valid = init.returncode == 0 and run(["terraform", "validate"], cwd=where, env=env).returncode == 0
+                check(f"terraform init and validate {module.relative_to(TERRAFORM)}", valid)
+        for check_example in [check_single_account, check_two_accounts]:
+            moto = Moto()
+            try:
+                check_example(plugins, moto)
+            finally:
+                moto.stop()
+
+    checkov = run([str(VENV_BIN / "checkov"), "-d", str(INFRA), "--quiet", "--compact", "--framework",
+                   "terraform", "cloudformation", "--skip-download"], quiet=False)
+    check("checkov over infra/: no failed check", checkov.returncode == 0)
+    cfn = run([str(VENV_BIN / "cfn-lint"), str(INFRA / "cloudformation" / "forwarder.yaml")], quiet=False)
+    check("cfn-lint infra/cloudformation/forwarder.yaml", cfn.returncode == 0)
+
+    print(f"infra: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
