@@ -92,15 +92,11 @@ fn a_bad_configuration_exits_2_with_the_path_of_the_field() {
     );
 }
 
-#[test]
-fn handle_prints_one_outcome_per_event_and_exits_0_when_none_failed() {
+#[tokio::test]
+async fn handle_prints_one_outcome_per_event_and_exits_0_when_none_failed() {
     let moto = Moto::start();
     let (client, _) = moto.client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(create_repository(&client, "team-a/payments-api"));
+    create_repository(&client, "team-a/payments-api").await;
     let out = run(
         Some(&moto),
         &[
@@ -136,15 +132,11 @@ fn handle_prints_one_outcome_per_event_and_exits_0_when_none_failed() {
     assert_eq!(logs[0]["outcome"], "applied");
 }
 
-#[test]
-fn handle_reads_standard_input_and_honours_dry_run() {
+#[tokio::test]
+async fn handle_reads_standard_input_and_honours_dry_run() {
     let moto = Moto::start();
     let (client, _) = moto.client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(create_repository(&client, "team-a/payments-api"));
+    create_repository(&client, "team-a/payments-api").await;
     let event =
         std::fs::read_to_string(manifest_dir().join("events/create-repository-api.json")).unwrap();
     let out = run(
@@ -154,7 +146,7 @@ fn handle_reads_standard_input_and_honours_dry_run() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(lines(&out)[0]["outcome"], "planned");
-    assert_eq!(rt.block_on(policy(&client, "team-a/payments-api")), None);
+    assert_eq!(policy(&client, "team-a/payments-api").await, None);
 }
 
 #[test]
@@ -200,18 +192,12 @@ fn handle_exits_1_when_an_event_failed_and_2_for_a_missing_file() {
     );
 }
 
-#[test]
-fn plan_shows_the_difference_and_writes_nothing() {
+#[tokio::test]
+async fn plan_shows_the_difference_and_writes_nothing() {
     let moto = Moto::start();
-    let (client, recorder) = moto.client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        create_repository(&client, "team-a/payments-api").await;
-        create_repository(&client, "scratch/experiment").await;
-    });
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    create_repository(&client, "scratch/experiment").await;
     let out = run(
         Some(&moto),
         &[
@@ -233,28 +219,21 @@ fn plan_shows_the_difference_and_writes_nothing() {
         "{text}"
     );
     assert!(text.contains("no rule matches"), "{text}");
-    recorder.clear();
-    assert_eq!(rt.block_on(policy(&client, "team-a/payments-api")), None);
+    assert_eq!(policy(&client, "team-a/payments-api").await, None);
 }
 
-#[test]
-fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
+#[tokio::test]
+async fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
     let moto = Moto::start();
-    let (client, recorder) = moto.client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        for name in [
-            "team-a/one",
-            "team-a/two",
-            "registry.k8s.io/pause",
-            "scratch/x",
-        ] {
-            create_repository(&client, name).await;
-        }
-    });
+    let (client, _) = moto.client();
+    for name in [
+        "team-a/one",
+        "team-a/two",
+        "registry.k8s.io/pause",
+        "scratch/x",
+    ] {
+        create_repository(&client, name).await;
+    }
     let config = ["--config", "events/config.json"];
     let out = run(
         Some(&moto),
@@ -272,7 +251,7 @@ fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
     assert!(!text.contains("scratch/x"), "{text}");
-    assert_eq!(rt.block_on(policy(&client, "team-a/one")), None);
+    assert_eq!(policy(&client, "team-a/one").await, None);
 
     let out = run(
         Some(&moto),
@@ -296,25 +275,15 @@ fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
     assert_eq!(outcome["outcome"], "swept");
     assert_eq!(outcome["sweep"]["applied"], 3);
     assert_eq!(outcome["sweep"]["listed"], 4);
-    assert!(rt.block_on(policy(&client, "team-a/one")).is_some());
-    recorder.clear();
+    assert!(policy(&client, "team-a/one").await.is_some());
 }
 
-#[test]
-fn reconcile_exits_1_when_a_repository_failed_and_2_for_a_bad_option() {
+#[tokio::test]
+async fn reconcile_exits_1_when_a_repository_failed_and_2_for_a_bad_option() {
     let moto = Moto::start();
     let (client, _) = moto.client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        create_repository(&client, "team-a/big").await;
-        let huge: Vec<String> = (0..66)
-            .map(|i| format!(r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#, 500_000_000_000u64 + i))
-            .collect();
-        set_policy(&client, "team-a/big", &format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, huge.join(","))).await;
-    });
+    create_repository(&client, "team-a/big").await;
+    set_policy(&client, "team-a/big", &near_limit_policy()).await;
     let out = run(
         Some(&moto),
         &["reconcile", "--config", "events/config.json"],

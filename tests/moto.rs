@@ -327,20 +327,7 @@ async fn a_policy_that_would_exceed_the_size_limit_is_not_written() {
     let moto = Moto::start();
     let (client, recorder) = moto.client();
     create_repository(&client, "team-a/payments-api").await;
-    // moto does not enforce ECR's limit, so a near-limit foreign policy can be stored.
-    // Statements of ~150 characters up to ~10,000 in all: legal, but with no room for ours.
-    let big: Vec<String> = (0..66)
-        .map(|i| {
-            format!(
-                r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#,
-                500_000_000_000u64 + i
-            )
-        })
-        .collect();
-    let text = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
-        big.join(",")
-    );
+    let text = near_limit_policy();
     assert!(
         (9_800..10_240).contains(&text.len()),
         "the existing policy itself is legal: {}",

@@ -81,16 +81,7 @@ async fn seed(client: &aws_sdk_ecr::Client) -> Registry {
         unmatched.push((format!("other/unmatched-{i:03}"), text.clone()));
         plan.push((format!("other/unmatched-{i:03}"), text));
     }
-    let huge: Vec<String> = (0..66)
-        .map(|i| format!(r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#, 500_000_000_000u64 + i))
-        .collect();
-    plan.push((
-        "svc/huge".into(),
-        Some(format!(
-            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
-            huge.join(",")
-        )),
-    ));
+    plan.push(("svc/huge".into(), Some(near_limit_policy())));
 
     stream::iter(plan.iter())
         .for_each_concurrent(8, |(name, text)| async move {

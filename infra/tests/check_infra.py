@@ -159,6 +159,14 @@ def apply_example(name, plugins, moto, workdir, aliases_and_accounts, variables)
     return example is not None and terraform(example, "apply", variables, "-auto-approve").returncode == 0
 
 
+def fake_package(directory):
+    """A stand-in for the function's zip: moto stores the code and never runs it."""
+    package = directory / "bootstrap.zip"
+    with zipfile.ZipFile(package, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    return package
+
+
 def sample(name):
     return json.loads((EVENTS / name).read_text())
 
@@ -215,9 +223,7 @@ def expected_rule(name):
 def check_single_account(plugins, moto):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        package = tmp / "bootstrap.zip"
-        with zipfile.ZipFile(package, "w") as z:
-            z.writestr("bootstrap", "#!/bin/sh\n")
+        package = fake_package(tmp)
         ok = apply_example("single-account", plugins, moto, tmp, [(None, REGISTRY)], {"package_path": package})
         check("terraform apply of examples/single-account against moto", ok)
         if not ok:
@@ -307,9 +313,7 @@ def check_single_account(plugins, moto):
 def check_two_accounts(plugins, moto):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        package = tmp / "bootstrap.zip"
-        with zipfile.ZipFile(package, "w") as z:
-            z.writestr("bootstrap", "#!/bin/sh\n")
+        package = fake_package(tmp)
         variables = {"package_path": package, "pulling_account_id": PULLING,
                      "registry_role_arn": f"arn:aws:iam::{REGISTRY}:role/terraform",
                      "pulling_role_arn": f"arn:aws:iam::{PULLING}:role/terraform"}

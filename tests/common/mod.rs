@@ -267,3 +267,21 @@ pub fn sids(policy: &str) -> Vec<String> {
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ecr-policy-remediator"))
 }
+
+/// A legal policy of some 10,000 characters (66 foreign statements of ~150): ECR's limit is
+/// 10,240, so it leaves no room for the function's statements. moto does not enforce the limit,
+/// so the tests can store it and check that the function refuses to write.
+pub fn near_limit_policy() -> String {
+    let statements: Vec<String> = (0..66u64)
+        .map(|i| {
+            format!(
+                r#"{{"Sid":"Foreign{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}}"#,
+                500_000_000_000u64 + i
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    )
+}

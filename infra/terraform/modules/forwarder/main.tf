@@ -69,29 +69,11 @@ resource "aws_cloudwatch_event_target" "registry_bus" {
   }
 }
 
-resource "aws_cloudtrail" "management_events" {
-  #checkov:skip=CKV_AWS_35:Encryption with a customer key is the deployer's choice: set trail_kms_key_arn.
-  #checkov:skip=CKV_AWS_252:No SNS notification per log file is needed for EventBridge delivery.
-  #checkov:skip=CKV2_AWS_10:CloudWatch Logs delivery of the trail is not needed: EventBridge receives the events.
-  count                         = var.create_trail ? 1 : 0
-  name                          = "${var.name}-management-events"
-  s3_bucket_name                = var.trail_bucket_name
-  kms_key_id                    = var.trail_kms_key_arn
-  is_multi_region_trail         = true
-  include_global_service_events = true
-  enable_log_file_validation    = true
-
-  event_selector {
-    read_write_type           = "All"
-    include_management_events = true
-  }
-
-  tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.trail_bucket_name != null
-      error_message = "create_trail needs trail_bucket_name: an S3 bucket whose policy lets CloudTrail write to it."
-    }
-  }
+module "trail" {
+  source      = "../trail"
+  count       = var.create_trail ? 1 : 0
+  name        = "${var.name}-management-events"
+  bucket_name = var.trail_bucket_name
+  kms_key_arn = var.trail_kms_key_arn
+  tags        = var.tags
 }

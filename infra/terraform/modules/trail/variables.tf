@@ -1,0 +1,22 @@
+variable "name" {
+  description = "Name of the trail."
+  type        = string
+}
+
+variable "bucket_name" {
+  description = "An existing S3 bucket whose policy lets CloudTrail write to it (the modules' trail_bucket_name, required with create_trail)."
+  type        = string
+  nullable    = false
+}
+
+variable "kms_key_arn" {
+  description = "A KMS key for the trail's log files; null for S3's default encryption."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags of the trail."
+  type        = map(string)
+  default     = {}
+}
