@@ -20,14 +20,19 @@ $(VENV)/.installed: requirements-dev.txt Makefile
 demo: venv
 	bash scripts/demo.sh
 
-## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included).
+## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included),
+## then the infrastructure checks (terraform against moto, event patterns, checkov, cfn-lint).
+test: venv lint
+	cargo test
+	$(MAKE) infra-test
+
+infra-test: venv
+	$(VENV)/bin/python infra/tests/check_infra.py
+
 ## Benchmarks: the pure decision path (criterion) and sweeps of 1,000 and 5,000 repositories on moto.
 bench: venv
 	cargo bench --bench decide
 	cargo bench --bench sweep
-
-test: venv lint
-	cargo test
 
 lint:
 	cargo fmt --check
