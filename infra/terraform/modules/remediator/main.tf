@@ -347,34 +347,41 @@ resource "aws_sns_topic" "alarms" {
   tags              = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name}-errors"
-  alarm_description   = "The remediator returned errors (throttling or 5xx that outlasted retries): repositories may be missing their grant."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = local.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
+# Every alarm fires on the first occurrence: each one means a repository may be missing its grant.
+locals {
+  alarms = {
+    errors = {
+      description = "The remediator returned errors (throttling or 5xx that outlasted retries): repositories may be missing their grant."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = local.function_name }
+      statistic   = "Sum"
+    }
+    eventbridge-dlq = {
+      description = "Events EventBridge could not deliver to the remediator are waiting in ${aws_sqs_queue.eventbridge_dlq.name}."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.eventbridge_dlq.name }
+      statistic   = "Maximum"
+    }
+    failures = {
+      description = "Events the remediator failed after its retries are waiting in ${aws_sqs_queue.function_failures.name}."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.function_failures.name }
+      statistic   = "Maximum"
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = {
-    eventbridge-dlq = aws_sqs_queue.eventbridge_dlq.name
-    failures        = aws_sqs_queue.function_failures.name
-  }
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
   alarm_name          = "${var.name}-${each.key}"
-  alarm_description   = "Events the remediator could not handle are waiting in ${each.value}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
