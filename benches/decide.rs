@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ecr_policy_remediator::event::Event;
 use ecr_policy_remediator::policy;
-use ecr_policy_remediator::rules::{desired_statements, Config};
+use ecr_policy_remediator::rules::Config;
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -22,7 +22,8 @@ fn benches(c: &mut Criterion) {
         b.iter(|| Event::classify(black_box(&event)))
     });
 
-    let desired = desired_statements(config.matching("team-a/payments-api"));
+    let desired = config.desired("team-a/payments-api");
+    let owner = &config.ownership;
     let foreign: Vec<String> = (0..40)
         .map(|i| format!(r#"{{"Sid":"Theirs{i}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{:012}:root"}},"Action":["ecr:BatchGetImage"]}}"#, 500_000_000_000u64 + i))
         .collect();
@@ -31,14 +32,41 @@ fn benches(c: &mut Criterion) {
         foreign.join(",")
     );
     c.bench_function("plan a merge into 40 foreign statements", |b| {
-        b.iter(|| policy::plan(black_box(Some(current.as_str())), black_box(&desired)))
+        b.iter(|| {
+            policy::plan(
+                black_box(Some(current.as_str())),
+                black_box(&desired),
+                &[],
+                owner,
+            )
+        })
     });
-    let compliant = match policy::plan(Some(&current), &desired).unwrap() {
-        policy::Plan::Write(text) => text,
-        policy::Plan::Unchanged => unreachable!(),
+    let compliant = match policy::plan(Some(&current), &desired, &[], owner)
+        .unwrap()
+        .plan
+    {
+        policy::Plan::Write { text, .. } => text,
+        other => unreachable!("{other:?}"),
     };
     c.bench_function("recognise a compliant policy (41 statements)", |b| {
-        b.iter(|| policy::plan(black_box(Some(compliant.as_str())), black_box(&desired)))
+        b.iter(|| {
+            policy::plan(
+                black_box(Some(compliant.as_str())),
+                black_box(&desired),
+                &[],
+                owner,
+            )
+        })
+    });
+    c.bench_function("plan a revocation out of a 41-statement policy", |b| {
+        b.iter(|| {
+            policy::plan(
+                black_box(Some(compliant.as_str())),
+                black_box(&[]),
+                &[],
+                owner,
+            )
+        })
     });
     let names: Vec<String> = (0..1000)
         .map(|i| format!("team-{}/svc-{i}", i % 7))

@@ -1,6 +1,8 @@
 //! Sweeps of 1,000 and 5,000 repositories on moto: requests per repository by operation and
-//! repositories per second, for a first sweep (no repository has a policy) and a second one
-//! (every repository is already right). Prints numbers; asserts nothing.
+//! repositories per second, for a first sweep (no repository has a policy), a second one (every
+//! repository is already right), a third after the rule was removed (every grant is taken back,
+//! every policy deleted) and a fourth (nothing left to take back). Prints numbers; asserts
+//! nothing but the counts.
 //!
 //! `cargo bench --bench sweep` (needs `make venv` for moto). The pace is uncapped here, so the
 //! figures measure the function and the emulator; in production the configured rate cap is the
@@ -18,6 +20,9 @@ use futures_util::stream::{self, StreamExt};
 
 const CONFIG: &str = r#"{"rules":[{"name":"fleet","repositories":["fleet/*"],
   "principals":{"accounts":["222222222222"],"organizations":["o-a1b2c3d4e5"]}}]}"#;
+/// The same registry once rule `fleet` is gone.
+const REMOVED: &str = r#"{"rules":[{"name":"elsewhere","repositories":["elsewhere/*"],
+  "principals":{"accounts":["222222222222"]}}]}"#;
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing we need.
@@ -30,8 +35,15 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "{:>6} {:<7} {:>10} {:>12} {:>12} {:>12} {:>10}",
-        "repos", "sweep", "seconds", "Describe/rp", "GetPolicy/rp", "SetPolicy/rp", "repos/s"
+        "{:>6} {:<7} {:>10} {:>12} {:>12} {:>12} {:>12} {:>10}",
+        "repos",
+        "sweep",
+        "seconds",
+        "Describe/rp",
+        "GetPolicy/rp",
+        "SetPolicy/rp",
+        "DelPolicy/rp",
+        "repos/s"
     );
     for n in sizes {
         rt.block_on(bench(n));
@@ -45,14 +57,19 @@ async fn bench(n: usize) {
     stream::iter(names.iter())
         .for_each_concurrent(16, |name| create_repository(&client, name))
         .await;
-    let config = Config::from_json(CONFIG).unwrap();
-    let options = SweepOptions {
-        requests_per_second: 1_000_000.0,
-        concurrency: 8,
-        ..SweepOptions::from(&config.sweep)
-    };
-    let remediator = remediator(&client, config);
-    for label in ["first", "second"] {
+    for (label, rules) in [
+        ("first", CONFIG),
+        ("second", CONFIG),
+        ("revoke", REMOVED),
+        ("after", REMOVED),
+    ] {
+        let config = Config::from_json(rules).unwrap();
+        let options = SweepOptions {
+            requests_per_second: 1_000_000.0,
+            concurrency: 8,
+            ..SweepOptions::from(&config.sweep)
+        };
+        let remediator = remediator(&client, config);
         recorder.clear();
         let started = Instant::now();
         let report = remediator.sweep(&options, &NoObserver).await.unwrap();
@@ -60,10 +77,11 @@ async fn bench(n: usize) {
         assert_eq!(report.checked, n);
         let per = |op: &str| recorder.count(op) as f64 / n as f64;
         println!(
-            "{n:>6} {label:<7} {seconds:>10.2} {:>12.4} {:>12.4} {:>12.4} {:>10.0}",
+            "{n:>6} {label:<7} {seconds:>10.2} {:>12.4} {:>12.4} {:>12.4} {:>12.4} {:>10.0}",
             per("DescribeRepositories"),
             per("GetRepositoryPolicy"),
             per("SetRepositoryPolicy"),
+            per("DeleteRepositoryPolicy"),
             n as f64 / seconds
         );
     }

@@ -3,26 +3,27 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use tracing_subscriber::filter::LevelFilter;
 
-use crate::handler::{Outcome, Remediator, Status};
+use crate::converge::Remediator;
+use crate::outcome::{Outcome, Status};
 use crate::policy::{pretty, Plan};
 use crate::rules::{Config, ConfigError};
-use crate::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 
+/// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
+/// or configuration error only.
+const FAILED: u8 = 1;
 const USAGE_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ecr-policy-remediator",
     version,
-    about = "Attaches the configured cross-account policy to ECR repositories.",
-    long_about = "Attaches the configured cross-account policy to ECR repositories.\n\n\
+    about = "Keeps ECR repository policies exactly what the configured rules grant.",
+    long_about = "Keeps ECR repository policies exactly what the configured rules grant.\n\n\
         Without a subcommand, under the Lambda runtime, it serves invocations. The subcommands \
         run the same code against the ECR endpoint of the standard AWS environment \
         (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
@@ -48,14 +49,17 @@ pub enum Command {
     },
     /// Show which rules match each repository and how its policy would change; writes nothing.
     Plan {
+        /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Repository names.
         #[arg(required = true, value_name = "REPOSITORY")]
         repositories: Vec<String>,
     },
     /// Sweep the whole registry now, as the scheduled sweep does but without its deadline: every
-    /// repository a rule matches is made right.
+    /// repository is made right, grants no rule gives any more are taken back.
     Reconcile {
+        /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Decide and report, write nothing; prints the diff of every policy it would change.
@@ -67,6 +71,7 @@ pub enum Command {
         /// Cap on ECR requests per second (default: sweep.requestsPerSecond, else 10).
         #[arg(long, value_name = "R")]
         rate: Option<f64>,
+        /// `text`: diffs and a summary table; `json`: the Lambda's outcome object.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
@@ -97,8 +102,15 @@ impl Command {
     }
 }
 
-/// Runs one subcommand: 0 when nothing failed, 1 when something did, 2 for a usage or
-/// configuration error.
+/// Why a command could not run: the user's input, or AWS.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    Usage(String),
+    Aws(String),
+}
+
+/// Runs one subcommand: 0 when nothing failed, 1 when something did (an event, a repository, or
+/// a call to AWS), 2 for a usage or configuration error.
 pub async fn run(command: Command) -> ExitCode {
     let result = match command {
         Command::Handle {
@@ -117,15 +129,27 @@ pub async fn run(command: Command) -> ExitCode {
             concurrency,
             rate,
             output,
-        } => reconcile(config, dry_run, concurrency, rate, output).await,
+        } => crate::reconcile::reconcile(config, dry_run, concurrency, rate, output).await,
     };
-    result.unwrap_or_else(|message| {
+    result.unwrap_or_else(|e| {
+        let (message, code) = match e {
+            CliError::Usage(m) => (m, USAGE_ERROR),
+            CliError::Aws(m) => (m, FAILED),
+        };
         eprintln!("ecr-policy-remediator: {message}");
-        ExitCode::from(USAGE_ERROR)
+        ExitCode::from(code)
     })
 }
 
-fn load_config(path: Option<PathBuf>) -> Result<Config, String> {
+pub(crate) fn exit(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     let config = match path {
         Some(path) => Config::from_file(&path).map(|mut c| {
             c.dry_run |= crate::rules::dry_run_from_env();
@@ -133,77 +157,73 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, String> {
         }),
         None => Config::from_env(),
     };
-    config.map_err(|e: ConfigError| format!("invalid configuration: {e}"))
+    config.map_err(|e: ConfigError| CliError::Usage(format!("invalid configuration: {e}")))
 }
 
-async fn connect(config: Config) -> Result<Remediator, String> {
+pub(crate) async fn connect(config: Config) -> Result<Remediator, CliError> {
     let sdk = crate::sdk_config().await;
     Remediator::connect(config, &sdk)
         .await
         .map(|r| r.with_self_role(std::env::var("REMEDIATOR_SELF_ROLE_ARN").ok()))
-        .map_err(|e| format!("cannot learn the registry ID from ECR: {e}"))
+        .map_err(|e| CliError::Aws(format!("cannot learn the registry ID from ECR: {e}")))
+}
+
+/// One event file's text, or the sentence that says why it cannot be read.
+fn read_event(name: &str) -> Result<String, String> {
+    if name == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(name).map_err(|e| format!("cannot read {name}: {e}"))
 }
 
 async fn handle(
     config: Option<PathBuf>,
     dry_run: bool,
     events: &[String],
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, CliError> {
     let mut config = load_config(config)?;
     config.dry_run |= dry_run;
-    // Read every event first: a missing file is a usage error and must not leave half the
-    // events handled.
-    let mut inputs = Vec::with_capacity(events.len());
-    for name in events {
-        let text = if name == "-" {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            s
-        } else {
-            std::fs::read_to_string(name).map_err(|e| format!("cannot read {name}: {e}"))?
-        };
-        inputs.push((name, text));
-    }
     let remediator = connect(config).await?;
     let mut failed = false;
     let mut stdout = std::io::stdout().lock();
-    for (name, text) in inputs {
-        // The Lambda runtime only ever hands over JSON; text that is not JSON is an event that
-        // cannot be handled, reported like any other.
-        let outcome = match serde_json::from_str::<Value>(&text) {
+    for name in events {
+        // The Lambda runtime only ever hands over JSON; a file that cannot be read, or is not
+        // JSON, is an event that cannot be handled, reported like any other, alone.
+        let raw = read_event(name).and_then(|text| {
+            serde_json::from_str::<Value>(&text).map_err(|e| format!("{name} is not JSON: {e}"))
+        });
+        let outcome = match raw {
             Ok(raw) => match remediator.handle(&raw, None).await {
                 Ok(outcome) => outcome,
                 Err(retryable) => *retryable.outcome,
             },
-            Err(e) => {
-                let outcome = Outcome::unreadable(format!("{name} is not JSON: {e}"));
+            Err(reason) => {
+                let outcome = Outcome::unreadable(reason);
                 outcome.log();
                 outcome
             }
         };
         failed |= outcome.outcome == Status::Failed;
         let line = serde_json::to_string(&outcome).unwrap_or_default();
-        writeln!(stdout, "{line}").map_err(|e| format!("cannot write: {e}"))?;
+        writeln!(stdout, "{line}").map_err(|e| CliError::Aws(format!("cannot write: {e}")))?;
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit(failed))
 }
 
-async fn plan(config: Option<PathBuf>, repositories: &[String]) -> Result<ExitCode, String> {
+async fn plan(config: Option<PathBuf>, repositories: &[String]) -> Result<ExitCode, CliError> {
     let config = load_config(config)?;
     for name in repositories {
-        crate::event::check_repository_name(name)?;
+        crate::names::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config).await?;
     let mut failed = false;
     for name in repositories {
         println!("== {name}");
-        let report = match remediator.plan_repository(name).await {
+        let report = match remediator.inspect(name, None).await {
             Ok(report) => report,
             Err(e) => {
                 println!("   cannot read its policy: {e}");
@@ -212,29 +232,30 @@ async fn plan(config: Option<PathBuf>, repositories: &[String]) -> Result<ExitCo
             }
         };
         if report.rules.is_empty() {
-            println!("   no rule matches: nothing to do");
-            continue;
+            println!("   no rule matches");
+        } else {
+            println!("   rules: {}", report.rules.join(", "));
         }
-        println!("   rules: {}", report.rules.join(", "));
-        match report.plan {
+        match report.decision.map(|d| d.plan) {
             Ok(Plan::Unchanged) => println!("   the policy is already right: nothing to write"),
-            Ok(Plan::Write(text)) => print_diff(report.current.as_deref(), &text),
+            Ok(Plan::Write { text, .. }) => print_diff(report.current.as_deref(), Some(&text)),
+            Ok(Plan::Delete { .. }) => {
+                println!("   the policy would be deleted: no statement would be left in it");
+                print_diff(report.current.as_deref(), None);
+            }
             Err(reason) => {
                 println!("   cannot write: {reason}");
                 failed = true;
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit(failed))
 }
 
-fn print_diff(before: Option<&str>, after: &str) {
+/// A unified diff of a policy, pretty-printed; `None` is no policy at all.
+pub(crate) fn print_diff(before: Option<&str>, after: Option<&str>) {
     let before = before.map(|b| pretty(b) + "\n").unwrap_or_default();
-    let after = pretty(after) + "\n";
+    let after = after.map(|a| pretty(a) + "\n").unwrap_or_default();
     let diff = similar::TextDiff::from_lines(&before, &after);
     print!(
         "{}",
@@ -244,117 +265,14 @@ fn print_diff(before: Option<&str>, after: &str) {
     );
 }
 
-/// The progress bar, and the planned changes a dry run shows at the end.
-struct Progress {
-    bar: ProgressBar,
-    changes: Mutex<Vec<(String, Option<String>, String)>>,
-}
-
-impl SweepObserver for Progress {
-    fn started(&self, total: usize) {
-        self.bar.set_length(total as u64);
-    }
-
-    fn repository(&self, r: &RepositoryResult) {
-        self.bar.inc(1);
-        if r.status == Status::Planned {
-            if let (Ok(mut changes), Some(after)) = (self.changes.lock(), &r.after) {
-                changes.push((r.repository.clone(), r.before.clone(), after.clone()));
-            }
-        }
-    }
-}
-
-async fn reconcile(
-    config: Option<PathBuf>,
-    dry_run: bool,
-    concurrency: Option<usize>,
-    rate: Option<f64>,
-    output: OutputFormat,
-) -> Result<ExitCode, String> {
-    let mut config = load_config(config)?;
-    config.dry_run |= dry_run;
-    if let Some(n) = concurrency {
-        config.sweep.concurrency = n;
-    }
-    if let Some(r) = rate {
-        config.sweep.requests_per_second = r;
-    }
-    config
-        .sweep
-        .validate("sweep")
-        .map_err(|e| format!("invalid option: {e}"))?;
-    let options = SweepOptions::from(&config.sweep);
-    let remediator = connect(config).await?;
-
-    let bar = if output == OutputFormat::Text && std::io::stderr().is_terminal() {
-        ProgressBar::new(0).with_style(
-            ProgressStyle::with_template(
-                "{spinner} {pos}/{len} repositories [{wide_bar}] {per_sec}, {eta} left",
-            )
-            .map_err(|e| e.to_string())?,
-        )
-    } else {
-        ProgressBar::hidden()
-    };
-    let progress = Progress {
-        bar,
-        changes: Mutex::new(Vec::new()),
-    };
-    let report = remediator
-        .sweep(&options, &progress)
-        .await
-        .map_err(|e| format!("cannot list the registry: {e}"))?;
-    progress.bar.finish_and_clear();
-
-    match output {
-        OutputFormat::Json => {
-            let outcome = serde_json::json!({
-                "trigger": "scheduled",
-                "outcome": "swept",
-                "dryRun": remediator.config().dry_run,
-                "sweep": report,
-            });
-            println!("{outcome}");
-        }
-        OutputFormat::Text => {
-            let mut changes = progress.changes.into_inner().unwrap_or_default();
-            changes.sort();
-            for (name, before, after) in &changes {
-                println!("== {name}");
-                print_diff(before.as_deref(), after);
-            }
-            let rows = [
-                ("repositories listed", report.listed),
-                ("matching a rule", report.matching),
-                ("checked", report.checked),
-                ("applied", report.applied),
-                ("unchanged", report.unchanged),
-                ("planned (dry run)", report.planned),
-                ("skipped", report.skipped),
-                ("failed", report.failed),
-            ];
-            for (what, count) in rows {
-                println!("{what:<22}{count:>8}");
-            }
-            for failure in &report.failed_repositories {
-                println!("  failed: {failure}");
-            }
-        }
-    }
-    Ok(if report.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-fn check_config(file: Option<PathBuf>) -> Result<ExitCode, String> {
+fn check_config(file: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let config = load_config(file)?;
     println!(
-        "configuration is valid: {} rule(s), dryRun {}",
+        "configuration is valid: {} rule(s), dryRun {}, deployment {}, statement Sids start with {}",
         config.rules.len(),
-        config.dry_run
+        config.dry_run,
+        config.deployment.as_deref().unwrap_or("(none)"),
+        config.ownership.prefix()
     );
     for rule in &config.rules {
         println!();
@@ -373,7 +291,7 @@ fn check_config(file: Option<PathBuf>) -> Result<ExitCode, String> {
             rule.create_on_denied_pull
         );
         println!("  statements:");
-        for statement in rule.statements() {
+        for statement in rule.statements(&config.ownership) {
             let text = serde_json::to_string_pretty(&statement).unwrap_or_default();
             for line in text.lines() {
                 println!("    {line}");

@@ -1,9 +1,10 @@
-//! The only module that talks to ECR: four calls, and the one decision that matters about their
+//! The only module that talks to ECR: a few calls, and the one decision that matters about their
 //! errors, whether a retry could fix them.
 
 use aws_sdk_ecr::config::http::HttpResponse;
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
+use aws_sdk_ecr::operation::delete_repository_policy::DeleteRepositoryPolicyError;
 use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
 use aws_sdk_ecr::Client;
 
@@ -13,6 +14,9 @@ pub enum EcrError {
     /// The repository does not exist (or was deleted meanwhile).
     #[error("repository {0} does not exist")]
     RepositoryNotFound(String),
+    /// The work did not finish in the time it had.
+    #[error("{0}")]
+    Timeout(String),
     #[error("ECR {operation} failed: {message}")]
     Api {
         operation: &'static str,
@@ -26,8 +30,14 @@ pub enum EcrError {
 }
 
 impl EcrError {
-    /// Whether Lambda's retries could fix it: throttling, 5xx, a network failure, or a principal
-    /// that IAM cannot resolve yet (a role created seconds ago).
+    /// IAM does not know a principal of the policy: a role created seconds ago (IAM is
+    /// eventually consistent), or one that was deleted or never existed.
+    pub fn is_principal_not_found(&self) -> bool {
+        matches!(self, EcrError::Api { message, .. }
+            if message.to_ascii_lowercase().contains("principal not found"))
+    }
+
+    /// Whether Lambda's retries could fix it: throttling, 5xx, a network failure.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -44,10 +54,10 @@ impl EcrError {
         aws_sdk_ecr::Error: From<SdkError<E, HttpResponse>>,
     {
         // The service error's own Display ("Code: message") reads well in a reason; the SDK
-        // error's context chain would add the raw HTTP response.
+        // error's own Display and context chain would add the raw HTTP response or Debug dumps.
         let (code, message) = match err.as_service_error() {
             Some(service) => (service.code().map(str::to_string), service.to_string()),
-            None => (None, DisplayErrorContext(&err).to_string()),
+            None => (None, transport_sentence(&err)),
         };
         let retryable = match &err {
             SdkError::ServiceError(_) => {
@@ -56,11 +66,9 @@ impl EcrError {
                     || code == "TooManyRequestsException"
                     || code == "ServerException"
                     || code == "ServiceUnavailableException"
-                    // IAM is eventually consistent: a role created seconds ago is not found yet.
-                    || message.to_ascii_lowercase().contains("principal not found")
-                    || err.raw_response().is_some_and(|r| {
-                        r.status().as_u16() == 429 || r.status().is_server_error()
-                    })
+                    || err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 429 || r.status().is_server_error())
             }
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
@@ -74,6 +82,31 @@ impl EcrError {
             retryable,
             source: Box::new(aws_sdk_ecr::Error::from(err)),
         }
+    }
+}
+
+/// One sentence for an error that is not ECR's answer: what happened, and the innermost cause.
+fn transport_sentence<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let what = match err {
+        SdkError::TimeoutError(_) => "ECR did not answer in time",
+        SdkError::DispatchFailure(_) => "the request did not reach ECR",
+        SdkError::ResponseError(_) => "ECR's response could not be read",
+        SdkError::ConstructionFailure(_) => "the request could not be built",
+        _ => "the call failed",
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c);
+        cause = c.source();
+    }
+    match innermost.map(|c| c.to_string()).filter(|c| !c.is_empty()) {
+        Some(c) => format!("{what}: {c}"),
+        None => what.to_string(),
     }
 }
 
@@ -177,6 +210,27 @@ impl Ecr {
                 Err(EcrError::RepositoryNotFound(repository.to_string()))
             }
             Err(e) => Err(EcrError::from_sdk("SetRepositoryPolicy", e)),
+        }
+    }
+
+    /// Deletes the repository's policy; a policy that is already gone is no error.
+    pub async fn delete_policy(&self, registry_id: &str, repository: &str) -> Result<(), EcrError> {
+        let result = self
+            .client
+            .delete_repository_policy()
+            .registry_id(registry_id)
+            .repository_name(repository)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(DeleteRepositoryPolicyError::RepositoryPolicyNotFoundException(_)) => Ok(()),
+                Some(DeleteRepositoryPolicyError::RepositoryNotFoundException(_)) => {
+                    Err(EcrError::RepositoryNotFound(repository.to_string()))
+                }
+                _ => Err(EcrError::from_sdk("DeleteRepositoryPolicy", e)),
+            },
         }
     }
 

@@ -20,13 +20,26 @@
 //! | `AWS_LAMBDA_LOG_LEVEL` | Used when `RUST_LOG` is not set (Lambda's advanced logging controls). |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment. |
 
+pub mod canonical;
 pub mod cli;
+pub mod cloudtrail;
+pub mod converge;
+pub mod coverage;
 pub mod ecr;
 pub mod event;
 pub mod handler;
+pub mod identity;
+pub mod locate;
+pub mod names;
+pub mod outcome;
 pub mod policy;
+pub mod reconcile;
 pub mod rules;
 pub mod sweep;
+pub mod validate;
+
+pub use converge::Remediator;
+pub use outcome::{Outcome, Status};
 
 use std::time::Duration;
 

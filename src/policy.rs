@@ -1,24 +1,36 @@
-//! Merging the desired statements into a repository's current policy.
+//! Merging the desired statements into a policy document that someone else may share.
 //!
 //! `SetRepositoryPolicy` replaces the whole document, so the merge must carry every statement it
 //! does not own across unchanged. Foreign statements are kept as the raw JSON text they arrived
 //! in (never parsed and re-serialized), which is the only way to be sure that nothing in them
 //! (key order, number formatting, escapes) changes.
+//!
+//! Ownership is exact: a statement is the function's only when its `Sid` is one this deployment
+//! writes *and* it has the shape the function writes (an `Allow` of actions to principals, no
+//! resource or negation elements). A `Deny`, or anything else that merely borrows the prefix, is
+//! foreign: removing it could widen access.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::rules::SID_PREFIX;
+use crate::canonical::canonical;
 
 /// ECR refuses larger policies.
 pub const MAX_POLICY_CHARS: usize = 10_240;
 
-/// The `Version` of a policy we create from nothing.
+/// The `Version` of a policy the function creates from nothing. An existing policy keeps its
+/// own, or its absence: the version decides how `${...}` in someone else's statements is read.
 pub const DEFAULT_VERSION: &str = "2012-10-17";
+
+/// The start of every `Sid` the function writes.
+pub const SID_BASE: &str = "EcrPolicyRemediator";
+
+/// The kinds of statement a rule produces, as the end of their `Sid`.
+pub const STATEMENT_KINDS: &[&str] = &["Principals", "Org", "OrgPaths"];
 
 /// A statement the remediator owns. Always `Allow`; never has `Resource` (ECR rejects it in a
 /// repository policy).
@@ -58,12 +70,12 @@ impl Serialize for Statement {
         impl Serialize for Condition<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let (op, key, values) = self.0;
-                let inner: BTreeMap<&str, &Vec<String>> = [(*key, values)].into();
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(op, &inner)?;
-                m.end()
+                let mut inner = s.serialize_map(Some(1))?;
+                inner.serialize_entry(op, &[(*key, values)].into_iter().collect::<Map>())?;
+                inner.end()
             }
         }
+        type Map<'a> = std::collections::BTreeMap<&'a str, &'a Vec<String>>;
         let mut st = s.serialize_struct("Statement", 5)?;
         st.serialize_field("Sid", &self.sid)?;
         st.serialize_field("Effect", "Allow")?;
@@ -77,31 +89,148 @@ impl Serialize for Statement {
 }
 
 impl Statement {
-    fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-/// Why a policy cannot be written. The repository keeps what it had in every case.
+/// Which statements one deployment of the function owns: those whose `Sid` is
+/// `PREFIX<rule>-<kind>`. Without a deployment name the prefix is `EcrPolicyRemediator-`; with
+/// one (letters and digits only) it is `EcrPolicyRemediator_<name>-`, which no other deployment's
+/// prefix starts with, so two deployments on one registry never claim each other's statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    prefix: String,
+}
+
+impl Default for Ownership {
+    fn default() -> Self {
+        Ownership::new(None)
+    }
+}
+
+/// How a statement of the current policy relates to this deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Owned,
+    /// The `Sid` is one of ours, the statement is not something the function writes.
+    Lookalike,
+    Foreign,
+}
+
+impl Ownership {
+    pub fn new(deployment: Option<&str>) -> Self {
+        let prefix = match deployment {
+            None => format!("{SID_BASE}-"),
+            Some(name) => format!("{SID_BASE}_{name}-"),
+        };
+        Ownership { prefix }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The `Sid` of the statement of `kind` that rule `rule` writes.
+    pub fn sid(&self, rule: &str, kind: &str) -> String {
+        format!("{}{rule}-{kind}", self.prefix)
+    }
+
+    fn claims_sid(&self, sid: &str) -> bool {
+        let Some(rest) = sid.strip_prefix(&self.prefix) else {
+            return false;
+        };
+        STATEMENT_KINDS.iter().any(|kind| {
+            rest.strip_suffix(kind)
+                .and_then(|r| r.strip_suffix('-'))
+                .is_some_and(|rule| {
+                    !rule.is_empty()
+                        && rule
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                })
+        })
+    }
+
+    fn claim(&self, statement: &Value) -> Claim {
+        match statement.get("Sid").and_then(Value::as_str) {
+            Some(sid) if self.claims_sid(sid) => {
+                if written_shape(statement) {
+                    Claim::Owned
+                } else {
+                    Claim::Lookalike
+                }
+            }
+            _ => Claim::Foreign,
+        }
+    }
+}
+
+/// Whether a statement has the shape the function writes: `Allow`, a `Principal` of `"*"` or
+/// `{"AWS": ...}`, `Action`, optionally `Condition`, and nothing else.
+fn written_shape(s: &Value) -> bool {
+    let Value::Object(map) = s else { return false };
+    let strings = |v: &Value| match v {
+        Value::String(_) => true,
+        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_string),
+        _ => false,
+    };
+    let keys_ok = map.keys().all(|k| {
+        matches!(
+            k.as_str(),
+            "Sid" | "Effect" | "Principal" | "Action" | "Condition"
+        )
+    });
+    let principal_ok = match map.get("Principal") {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Object(p)) => p.len() == 1 && p.get("AWS").is_some_and(strings),
+        _ => false,
+    };
+    keys_ok
+        && principal_ok
+        && map.get("Effect").and_then(Value::as_str) == Some("Allow")
+        && map.get("Action").is_some_and(strings)
+        && map.get("Condition").is_none_or(Value::is_object)
+}
+
+/// Why a policy cannot be written. The document keeps what it had in every case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
-    #[error("the current repository policy cannot be parsed ({0}); refusing to overwrite it")]
+    #[error("the current policy cannot be parsed ({0}); refusing to overwrite it")]
     Unparseable(String),
     #[error("the merged policy would be {chars} characters, over ECR's limit of {MAX_POLICY_CHARS}; the policy was left as it is")]
     TooLarge { chars: usize },
     #[error("statement {sid:?} contains a {element} element, which ECR rejects in a repository policy; refusing to write")]
     ResourceElement { sid: String, element: &'static str },
-    #[error("the merged policy would have no statement left")]
-    Empty,
+    #[error("statement {sid:?} is not one the function writes, but the rules want a statement with that Sid; rename it so both can coexist")]
+    SidTaken { sid: String },
 }
 
-/// What to do with a repository's policy.
+/// The statements a change adds, removes and rewrites, by `Sid`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+/// What to do with a policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// The policy already grants exactly what the rules say.
+    /// The document already grants exactly what the rules say.
     Unchanged,
-    /// Write this policy text.
-    Write(String),
+    /// Write this document.
+    Write { text: String, change: Change },
+    /// Nothing is left in it: delete the document.
+    Delete { change: Change },
+}
+
+/// A plan, and the statements that use one of this deployment's Sids without being its own
+/// (kept as they are; worth a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub plan: Plan,
+    pub lookalikes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,76 +244,155 @@ struct Document<'a> {
     statement: Option<&'a RawValue>,
 }
 
-/// One statement of the current policy: its raw text, and its parsed form for inspection.
+/// One statement of the current policy: its raw text, its parsed form, and whose it is.
 struct Existing<'a> {
     raw: &'a RawValue,
     value: Value,
+    claim: Claim,
 }
 
 impl Existing<'_> {
-    fn sid(&self) -> Option<&str> {
-        self.value.get("Sid").and_then(Value::as_str)
-    }
-    fn is_owned(&self) -> bool {
-        self.sid().is_some_and(|s| s.starts_with(SID_PREFIX))
+    fn sid(&self) -> &str {
+        self.value
+            .get("Sid")
+            .and_then(Value::as_str)
+            .unwrap_or("(no Sid)")
     }
 }
 
-/// Compares `current` (`None`: the repository has no policy) with the statements the rules want,
-/// and says whether to write, and what.
+/// Compares `current` (`None`: there is no document) with the statements the rules want, and
+/// says whether to write, what, or to delete the document.
 ///
-/// Statements whose `Sid` starts with [`SID_PREFIX`] are ours: they are replaced by `desired`.
-/// Every other statement is kept verbatim and in place; ours follow them, sorted by `Sid`.
-pub fn plan(current: Option<&str>, desired: &[Statement]) -> Result<Plan, PolicyError> {
+/// The statements this deployment owns are replaced by `desired`, except those whose `Sid` is in
+/// `keep`, which stay as they are (a rule that cannot be written now keeps what it had). Every
+/// other statement is kept verbatim and in place; ours follow them, sorted by `Sid`.
+pub fn plan(
+    current: Option<&str>,
+    desired: &[Statement],
+    keep: &[String],
+    owner: &Ownership,
+) -> Result<Decision, PolicyError> {
     let (version, id, existing) = match current {
-        Some(text) => parse(text)?,
-        None => (None, None, Vec::new()),
+        Some(text) => parse(text, owner)?,
+        None => (Some(DEFAULT_VERSION.to_string()), None, Vec::new()),
     };
-    let (owned, foreign): (Vec<_>, Vec<_>) = existing.into_iter().partition(Existing::is_owned);
-
-    let mut have: Vec<Value> = owned.iter().map(|s| canonical(&s.value)).collect();
-    let mut want: Vec<Value> = desired.iter().map(|s| canonical(&s.to_value())).collect();
-    have.sort_by_key(Value::to_string);
-    want.sort_by_key(Value::to_string);
-    if current.is_some() && have == want {
-        return Ok(Plan::Unchanged);
+    let lookalikes: Vec<String> = existing
+        .iter()
+        .filter(|s| s.claim == Claim::Lookalike)
+        .map(|s| s.sid().to_string())
+        .collect();
+    let kept = |s: &Existing| s.claim == Claim::Owned && keep.iter().any(|k| k == s.sid());
+    let (mine, others): (Vec<&Existing>, Vec<&Existing>) = existing
+        .iter()
+        .partition(|s| s.claim == Claim::Owned && !kept(s));
+    let change = change(&mine, desired);
+    if change == Change::default() {
+        return Ok(Decision {
+            plan: Plan::Unchanged,
+            lookalikes,
+        });
     }
-
-    if foreign.is_empty() && desired.is_empty() {
-        return Err(PolicyError::Empty);
-    }
-    for s in &foreign {
+    for s in others.iter().filter(|s| s.claim != Claim::Owned) {
+        if desired.iter().any(|d| d.sid == s.sid()) {
+            return Err(PolicyError::SidTaken {
+                sid: s.sid().to_string(),
+            });
+        }
         for element in ["Resource", "NotResource"] {
             if s.value.get(element).is_some() {
                 return Err(PolicyError::ResourceElement {
-                    sid: s.sid().unwrap_or("(no Sid)").to_string(),
+                    sid: s.sid().to_string(),
                     element,
                 });
             }
         }
     }
+    let mut ours: Vec<(String, String)> = desired
+        .iter()
+        .map(|s| (s.sid.clone(), s.to_json()))
+        .chain(
+            others
+                .iter()
+                .filter(|s| s.claim == Claim::Owned)
+                .map(|s| (s.sid().to_string(), s.raw.get().to_string())),
+        )
+        .collect();
+    ours.sort();
+    let statements: Vec<&str> = others
+        .iter()
+        .filter(|s| s.claim != Claim::Owned)
+        .map(|s| s.raw.get())
+        .chain(ours.iter().map(|(_, text)| text.as_str()))
+        .collect();
+    let plan = if statements.is_empty() {
+        Plan::Delete { change }
+    } else {
+        let text = document(version.as_deref(), id.as_deref(), &statements);
+        let chars = text.chars().count();
+        if chars > MAX_POLICY_CHARS {
+            return Err(PolicyError::TooLarge { chars });
+        }
+        Plan::Write { text, change }
+    };
+    Ok(Decision { plan, lookalikes })
+}
 
-    let mut statements: Vec<String> = foreign.iter().map(|s| s.raw.get().to_string()).collect();
-    let mut ours = desired.to_vec();
-    ours.sort_by(|a, b| a.sid.cmp(&b.sid));
-    statements.extend(
-        ours.iter()
-            .map(|s| serde_json::to_string(s).unwrap_or_default()),
-    );
-    let version = version.unwrap_or_else(|| DEFAULT_VERSION.to_string());
-    let mut text = format!("{{\"Version\":{}", json_string(&version));
-    if let Some(id) = id {
-        text.push_str(&format!(",\"Id\":{}", json_string(&id)));
+/// What replacing `mine` by `desired` adds, removes and rewrites, compared semantically.
+fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
+    let have: Vec<(&str, Value)> = mine
+        .iter()
+        .map(|s| (s.sid(), canonical(&s.value)))
+        .collect();
+    let want: Vec<(&str, Value)> = desired
+        .iter()
+        .map(|s| {
+            (
+                s.sid.as_str(),
+                canonical(&serde_json::to_value(s).unwrap_or_default()),
+            )
+        })
+        .collect();
+    let have_sids: BTreeSet<&str> = have.iter().map(|(sid, _)| *sid).collect();
+    let want_sids: BTreeSet<&str> = want.iter().map(|(sid, _)| *sid).collect();
+    let same = |sid: &str| {
+        let h: Vec<&Value> = have
+            .iter()
+            .filter(|(s, _)| *s == sid)
+            .map(|(_, v)| v)
+            .collect();
+        let w: Vec<&Value> = want
+            .iter()
+            .filter(|(s, _)| *s == sid)
+            .map(|(_, v)| v)
+            .collect();
+        h == w
+    };
+    let strings = |set: Vec<&str>| set.into_iter().map(str::to_string).collect();
+    Change {
+        added: strings(want_sids.difference(&have_sids).copied().collect()),
+        removed: strings(have_sids.difference(&want_sids).copied().collect()),
+        changed: strings(
+            have_sids
+                .intersection(&want_sids)
+                .copied()
+                .filter(|sid| !same(sid))
+                .collect(),
+        ),
     }
-    text.push_str(",\"Statement\":[");
+}
+
+fn document(version: Option<&str>, id: Option<&str>, statements: &[&str]) -> String {
+    let mut text = String::from("{");
+    if let Some(version) = version {
+        text.push_str(&format!("\"Version\":{},", json_string(version)));
+    }
+    if let Some(id) = id {
+        text.push_str(&format!("\"Id\":{},", json_string(id)));
+    }
+    text.push_str("\"Statement\":[");
     text.push_str(&statements.join(","));
     text.push_str("]}");
-
-    let chars = text.chars().count();
-    if chars > MAX_POLICY_CHARS {
-        return Err(PolicyError::TooLarge { chars });
-    }
-    Ok(Plan::Write(text))
+    text
 }
 
 fn json_string(s: &str) -> String {
@@ -193,7 +401,7 @@ fn json_string(s: &str) -> String {
 
 type Parsed<'a> = (Option<String>, Option<String>, Vec<Existing<'a>>);
 
-fn parse(text: &str) -> Result<Parsed<'_>, PolicyError> {
+fn parse<'a>(text: &'a str, owner: &Ownership) -> Result<Parsed<'a>, PolicyError> {
     let unparseable = |m: String| PolicyError::Unparseable(m);
     let doc: Document = serde_json::from_str(text).map_err(|e| unparseable(e.to_string()))?;
     let raw = doc
@@ -212,97 +420,10 @@ fn parse(text: &str) -> Result<Parsed<'_>, PolicyError> {
         if !value.is_object() {
             return Err(unparseable(format!("Statement[{i}] is not an object")));
         }
-        out.push(Existing { raw, value });
+        let claim = owner.claim(&value);
+        out.push(Existing { raw, value, claim });
     }
     Ok((doc.version, doc.id, out))
-}
-
-/// A form of a statement in which the ways ECR and people may write the same grant compare
-/// equal: a string or a one-element list, any order of actions, principals and condition values,
-/// `"*"` or `{"AWS": "*"}`, action names in any case.
-fn canonical(v: &Value) -> Value {
-    let Value::Object(map) = v else {
-        return v.clone();
-    };
-    let mut out = serde_json::Map::new();
-    for (key, value) in map {
-        let value = match key.as_str() {
-            "Action" | "NotAction" => {
-                let mut list = string_list(value);
-                for a in &mut list {
-                    *a = a.to_ascii_lowercase();
-                }
-                sorted(list)
-            }
-            "Principal" | "NotPrincipal" => match value {
-                Value::String(s) if s == "*" => Value::Object(
-                    [("AWS".to_string(), sorted(vec!["*".into()]))]
-                        .into_iter()
-                        .collect(),
-                ),
-                Value::Object(types) => Value::Object(
-                    types
-                        .iter()
-                        .map(|(t, ids)| (t.clone(), sorted(string_list(ids))))
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            "Condition" => match value {
-                Value::Object(ops) => Value::Object(
-                    ops.iter()
-                        .map(|(op, keys)| {
-                            let keys = match keys {
-                                Value::Object(k) => Value::Object(
-                                    k.iter()
-                                        .map(|(k, vals)| (k.clone(), sorted(string_list(vals))))
-                                        .collect(),
-                                ),
-                                other => other.clone(),
-                            };
-                            (op.clone(), keys)
-                        })
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            _ => value.clone(),
-        };
-        out.insert(key.clone(), value);
-    }
-    sort_keys(Value::Object(out))
-}
-
-/// Rebuilds objects with their keys in sorted order, so that the text of a canonical value does
-/// not depend on whether serde_json preserves insertion order (a feature any dependency may turn
-/// on).
-fn sort_keys(v: Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let sorted: BTreeMap<String, Value> =
-                map.into_iter().map(|(k, v)| (k, sort_keys(v))).collect();
-            Value::Object(sorted.into_iter().collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
-        other => other,
-    }
-}
-
-fn string_list(v: &Value) -> Vec<String> {
-    let scalar = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    match v {
-        Value::Array(items) => items.iter().map(scalar).collect(),
-        other => vec![scalar(other)],
-    }
-}
-
-fn sorted(mut list: Vec<String>) -> Value {
-    list.sort();
-    list.dedup();
-    Value::Array(list.into_iter().map(Value::String).collect())
 }
 
 /// Pretty-prints a policy for people; text that is not JSON is shown as it is.
@@ -313,247 +434,4 @@ pub fn pretty(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ours(name: &str, arns: &[&str]) -> Statement {
-        Statement {
-            sid: format!("{SID_PREFIX}{name}-Principals"),
-            principal: Principal::Aws(arns.iter().map(|s| s.to_string()).collect()),
-            actions: vec![
-                "ecr:BatchGetImage".into(),
-                "ecr:GetDownloadUrlForLayer".into(),
-            ],
-            condition: None,
-        }
-    }
-
-    fn org(name: &str) -> Statement {
-        Statement {
-            sid: format!("{SID_PREFIX}{name}-Org"),
-            principal: Principal::Any,
-            actions: vec!["ecr:BatchGetImage".into()],
-            condition: Some((
-                "StringEquals",
-                "aws:PrincipalOrgID",
-                vec!["o-a1b2c3d4e5".into()],
-            )),
-        }
-    }
-
-    fn write(plan: Result<Plan, PolicyError>) -> String {
-        match plan {
-            Ok(Plan::Write(text)) => text,
-            other => panic!("expected a write, got {other:?}"),
-        }
-    }
-
-    fn statements(text: &str) -> Vec<Value> {
-        let v: Value = serde_json::from_str(text).unwrap();
-        v["Statement"].as_array().unwrap().clone()
-    }
-
-    const ROOT: &str = "arn:aws:iam::222222222222:root";
-
-    #[test]
-    fn no_policy_yields_a_fresh_document() {
-        let text = write(plan(None, &[ours("k8s", &[ROOT])]));
-        assert_eq!(
-            text,
-            r#"{"Version":"2012-10-17","Statement":[{"Sid":"EcrPolicyRemediator-k8s-Principals","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}"#
-        );
-    }
-
-    #[test]
-    fn organization_statement_uses_star_and_a_condition() {
-        let text = write(plan(None, &[org("k8s")]));
-        let s = &statements(&text)[0];
-        assert_eq!(s["Principal"], "*");
-        assert_eq!(
-            s["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
-            serde_json::json!(["o-a1b2c3d4e5"])
-        );
-    }
-
-    #[test]
-    fn foreign_statements_are_kept_byte_for_byte_and_in_order() {
-        let foreign_a = "{\n    \"Sid\" : \"allow public pull\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : \"*\",\n    \"Action\" : [ \"ecr:BatchGetImage\" ],\n    \"Condition\" : { \"NumericLessThan\" : { \"aws:MultiFactorAuthAge\" : 3600.50 } }\n  }";
-        let foreign_b = r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"ecr:*","Sid":"b\u00e9"}"#;
-        let current = format!(
-            "{{\n  \"Version\" : \"2008-10-17\",\n  \"Statement\" : [ {foreign_a}, {{\"Sid\":\"{SID_PREFIX}old-Principals\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"ecr:*\"}}, {foreign_b} ]\n}}"
-        );
-        let text = write(plan(Some(&current), &[ours("k8s", &[ROOT])]));
-        assert!(text.starts_with(r#"{"Version":"2008-10-17","Statement":["#));
-        let a = text
-            .find(foreign_a)
-            .expect("first foreign statement verbatim");
-        let b = text
-            .find(foreign_b)
-            .expect("second foreign statement verbatim");
-        assert!(a < b);
-        assert!(
-            !text.contains("old-Principals"),
-            "stale owned statement removed"
-        );
-        let list = statements(&text);
-        assert_eq!(list.len(), 3);
-        assert_eq!(list[2]["Sid"], "EcrPolicyRemediator-k8s-Principals");
-    }
-
-    #[test]
-    fn owned_statements_are_replaced() {
-        let current = write(plan(None, &[ours("k8s", &[ROOT])]));
-        let desired = [ours("k8s", &[ROOT, "arn:aws:iam::333333333333:root"])];
-        let text = write(plan(Some(&current), &desired));
-        let list = statements(&text);
-        assert_eq!(list.len(), 1);
-        assert_eq!(list[0]["Principal"]["AWS"].as_array().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn id_is_kept() {
-        let current = r#"{"Version":"2012-10-17","Id":"my-policy","Statement":[]}"#;
-        let text = write(plan(Some(current), &[ours("k8s", &[ROOT])]));
-        assert!(text.starts_with(r#"{"Version":"2012-10-17","Id":"my-policy","#));
-    }
-
-    #[test]
-    fn a_single_statement_object_is_a_valid_policy() {
-        let current = r#"{"Version":"2012-10-17","Statement":{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:ListImages"}}"#;
-        let text = write(plan(Some(current), &[ours("k8s", &[ROOT])]));
-        let list = statements(&text);
-        assert_eq!(list.len(), 2);
-        assert_eq!(list[0]["Sid"], "Theirs");
-        let owned_single = format!(
-            r#"{{"Version":"2012-10-17","Statement":{}}}"#,
-            serde_json::to_string(&ours("k8s", &[ROOT])).unwrap()
-        );
-        assert_eq!(
-            plan(Some(&owned_single), &[ours("k8s", &[ROOT])]),
-            Ok(Plan::Unchanged)
-        );
-    }
-
-    #[test]
-    fn semantic_equality_ignores_order_case_and_list_shape() {
-        let current = format!(
-            r#"{{"Version":"2012-10-17","Statement":[
-              {{"Action":["ecr:getdownloadurlforlayer","ecr:BatchGetImage"],"Principal":{{"AWS":"{ROOT}"}},"Effect":"Allow","Sid":"{SID_PREFIX}k8s-Principals"}},
-              {{"Sid":"{SID_PREFIX}k8s-Org","Effect":"Allow","Principal":{{"AWS":"*"}},"Action":"ecr:BatchGetImage",
-                "Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}}}}]}}"#
-        );
-        assert_eq!(
-            plan(Some(&current), &[org("k8s"), ours("k8s", &[ROOT])]),
-            Ok(Plan::Unchanged)
-        );
-    }
-
-    #[test]
-    fn a_different_effect_or_extra_action_is_not_equal() {
-        let mut s = serde_json::to_value(ours("k8s", &[ROOT])).unwrap();
-        s["Effect"] = "Deny".into();
-        let current = format!(r#"{{"Version":"2012-10-17","Statement":[{s}]}}"#);
-        assert!(matches!(
-            plan(Some(&current), &[ours("k8s", &[ROOT])]),
-            Ok(Plan::Write(_))
-        ));
-        let mut s = serde_json::to_value(ours("k8s", &[ROOT])).unwrap();
-        s["Action"]
-            .as_array_mut()
-            .unwrap()
-            .push("ecr:PutImage".into());
-        let current = format!(r#"{{"Version":"2012-10-17","Statement":[{s}]}}"#);
-        assert!(matches!(
-            plan(Some(&current), &[ours("k8s", &[ROOT])]),
-            Ok(Plan::Write(_))
-        ));
-    }
-
-    #[test]
-    fn our_own_output_is_unchanged_on_the_next_pass() {
-        let desired = [ours("a", &[ROOT]), org("b")];
-        let first = write(plan(
-            Some(
-                r#"{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":"*","Action":"ecr:ListImages"}]}"#,
-            ),
-            &desired,
-        ));
-        assert_eq!(plan(Some(&first), &desired), Ok(Plan::Unchanged));
-        let pretty_printed = pretty(&first);
-        assert_eq!(plan(Some(&pretty_printed), &desired), Ok(Plan::Unchanged));
-    }
-
-    #[test]
-    fn unparseable_policies_are_never_overwritten() {
-        for bad in [
-            "",
-            "not json",
-            "{\"Version\":\"2012-10-17\",\"Statement\":[",
-            "[]",
-            "{\"Version\":\"2012-10-17\"}",
-            "{\"Version\":\"2012-10-17\",\"Statement\":[1]}",
-            "{\"Version\":\"2012-10-17\",\"Statement\":\"x\"}",
-            "{\"Version\":\"2012-10-17\",\"Statement\":[],\"Extra\":1}",
-            "{\"Version\":\"2012-10-17\",\"Version\":\"2008-10-17\",\"Statement\":[]}",
-        ] {
-            assert!(
-                matches!(
-                    plan(Some(bad), &[ours("k8s", &[ROOT])]),
-                    Err(PolicyError::Unparseable(_))
-                ),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_size_guard_refuses_policies_over_the_limit() {
-        let big_sid = "x".repeat(MAX_POLICY_CHARS);
-        let current = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{big_sid}","Effect":"Allow","Principal":"*","Action":"ecr:ListImages"}}]}}"#
-        );
-        match plan(Some(&current), &[ours("k8s", &[ROOT])]) {
-            Err(PolicyError::TooLarge { chars }) => assert!(chars > MAX_POLICY_CHARS),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_size_guard_counts_characters_not_bytes() {
-        // 3,500 three-byte characters: 10,500 bytes but well under the character limit.
-        let sid = "\u{20AC}".repeat(3_500);
-        let current = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow","Principal":"*","Action":"ecr:ListImages"}}]}}"#
-        );
-        let text = write(plan(Some(&current), &[ours("k8s", &[ROOT])]));
-        assert!(text.len() > MAX_POLICY_CHARS && text.chars().count() <= MAX_POLICY_CHARS);
-    }
-
-    #[test]
-    fn a_resource_element_is_never_written() {
-        let current = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Bad","Effect":"Allow","Principal":"*","Action":"ecr:ListImages","Resource":"*"}]}"#;
-        assert_eq!(
-            plan(Some(current), &[ours("k8s", &[ROOT])]),
-            Err(PolicyError::ResourceElement {
-                sid: "Bad".into(),
-                element: "Resource"
-            })
-        );
-    }
-
-    #[test]
-    fn an_owned_statement_no_rule_wants_is_removed_even_if_all_else_is_right() {
-        let desired = [ours("a", &[ROOT])];
-        let current = write(plan(None, &[ours("a", &[ROOT]), ours("gone", &[ROOT])]));
-        let text = write(plan(Some(&current), &desired));
-        assert_eq!(statements(&text).len(), 1);
-    }
-
-    #[test]
-    fn nothing_left_is_an_error_not_an_empty_write() {
-        assert_eq!(
-            plan(Some(&write(plan(None, &[org("a")]))), &[]),
-            Err(PolicyError::Empty)
-        );
-    }
-}
+mod tests;

@@ -10,32 +10,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use wildmatch::WildMatch;
 
-use crate::policy::{Principal, Statement};
-
-/// Every statement the remediator writes carries a `Sid` that starts with this prefix; statements
-/// without it belong to someone else and are never touched.
-pub const SID_PREFIX: &str = "EcrPolicyRemediator-";
-
-/// Actions that let a principal pull an image (and look at what it pulls).
-pub const PULL_ACTIONS: &[&str] = &[
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:DescribeImages",
-    "ecr:DescribeRepositories",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:ListImages",
-];
-
-/// Actions that push needs on top of pull.
-pub const PUSH_ACTIONS: &[&str] = &[
-    "ecr:CompleteLayerUpload",
-    "ecr:InitiateLayerUpload",
-    "ecr:PutImage",
-    "ecr:UploadLayerPart",
-];
-
-/// Longest rule name, so that a `Sid` stays readable in the console.
-const MAX_RULE_NAME: usize = 64;
+use crate::identity::Caller;
+use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
+use crate::validate::{
+    check_action, check_deployment, check_iam_arn, check_org_path, check_pattern, is_account_id,
+    is_org_id, validate_rule_name,
+};
+pub use crate::validate::{PULL_ACTIONS, PUSH_ACTIONS};
 
 /// A configuration that cannot be used, with the path of the offending field.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +50,10 @@ pub struct Config {
     pub rules: Vec<Rule>,
     pub dry_run: bool,
     pub sweep: SweepSettings,
+    /// The deployment's name, when several deployments share a registry.
+    pub deployment: Option<String>,
+    /// Which statements this deployment owns.
+    pub ownership: Ownership,
 }
 
 /// How the scheduled sweep paces itself. ECR publishes no request-rate quota for the policy and
@@ -173,15 +158,6 @@ struct Pattern {
     matcher: WildMatch,
 }
 
-/// The caller of a denied pull, as far as the event tells.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Caller {
-    pub account: Option<String>,
-    /// The IAM role (from `sessionContext.sessionIssuer.arn`) or user ARN.
-    pub principal_arn: Option<String>,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawConfig {
@@ -190,6 +166,8 @@ struct RawConfig {
     dry_run: bool,
     #[serde(default)]
     sweep: SweepSettings,
+    #[serde(default)]
+    deployment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +198,10 @@ impl Config {
         if raw.rules.is_empty() {
             return Err(invalid("rules", "at least one rule is required"));
         }
+        if let Some(name) = &raw.deployment {
+            check_deployment(name).map_err(|m| invalid("deployment", m))?;
+        }
+        let ownership = Ownership::new(raw.deployment.as_deref());
         let mut names = HashSet::new();
         let mut rules = Vec::with_capacity(raw.rules.len());
         for (i, raw_rule) in raw.rules.into_iter().enumerate() {
@@ -233,13 +215,17 @@ impl Config {
                     ),
                 ));
             }
-            rules.push(Rule::validate(raw_rule, &at)?);
+            let rule = Rule::validate(raw_rule, &at)?;
+            rule.check_size(&ownership, &at)?;
+            rules.push(rule);
         }
         raw.sweep.validate("sweep")?;
         Ok(Config {
             rules,
             dry_run: raw.dry_run,
             sweep: raw.sweep,
+            deployment: raw.deployment,
+            ownership,
         })
     }
 
@@ -267,6 +253,11 @@ impl Config {
         };
         config.dry_run |= dry_run_from_env();
         Ok(config)
+    }
+
+    /// The statements the rules that match `repository` want in its policy, sorted by `Sid`.
+    pub fn desired(&self, repository: &str) -> Vec<Statement> {
+        desired_statements(self.matching(repository), &self.ownership)
     }
 
     /// The rules whose patterns match `repository`, in configuration order.
@@ -300,8 +291,9 @@ impl Rule {
             actions.extend(PUSH_ACTIONS.iter().map(|a| a.to_string()));
         }
         for (i, action) in raw.actions.iter().enumerate() {
-            validate_action(action).map_err(|m| invalid(format!("{at}.actions[{i}]"), m))?;
-            actions.insert(action.clone());
+            let action =
+                check_action(action).map_err(|m| invalid(format!("{at}.actions[{i}]"), m))?;
+            actions.insert(action.to_string());
         }
         if raw.create_on_denied_pull
             && principals.accounts.is_empty()
@@ -322,6 +314,34 @@ impl Rule {
             actions: actions.into_iter().collect(),
             create_on_denied_pull: raw.create_on_denied_pull,
         })
+    }
+
+    /// Refuses a rule whose statements alone would not fit in a repository policy.
+    fn check_size(&self, owner: &Ownership, at: &str) -> Result<(), ConfigError> {
+        let chars = match policy::plan(None, &self.statements(owner), &[], owner) {
+            Ok(d) => match d.plan {
+                Plan::Write { text, .. } => text.chars().count(),
+                _ => 0,
+            },
+            Err(policy::PolicyError::TooLarge { chars }) => chars,
+            Err(_) => 0,
+        };
+        if chars > MAX_POLICY_CHARS {
+            return Err(invalid(
+                at.to_string(),
+                format!(
+                    "its statements alone make a policy of {chars} characters, over ECR's limit \
+                     of {MAX_POLICY_CHARS}: split the rule, or name accounts or an organization \
+                     instead of many roles"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The IAM role and user ARNs the rule names: the principals IAM may not know.
+    pub fn named_arns(&self) -> &[String] {
+        &self.principals.roles
     }
 
     /// Whether the rule covers `repository`: some pattern matches and no exclusion does.
@@ -358,7 +378,7 @@ impl Rule {
     ///
     /// Conditions inside one statement are ANDed, so organizations and organization paths get a
     /// statement each; account roots and IAM ARNs share one.
-    pub fn statements(&self) -> Vec<Statement> {
+    pub fn statements(&self, owner: &Ownership) -> Vec<Statement> {
         let p = &self.principals;
         let mut out = Vec::new();
         let mut arns: Vec<String> = p
@@ -371,7 +391,7 @@ impl Rule {
         arns.dedup();
         if !arns.is_empty() {
             out.push(Statement {
-                sid: format!("{SID_PREFIX}{}-Principals", self.name),
+                sid: owner.sid(&self.name, "Principals"),
                 principal: Principal::Aws(arns),
                 actions: self.actions.clone(),
                 condition: None,
@@ -379,7 +399,7 @@ impl Rule {
         }
         if !p.organizations.is_empty() {
             out.push(Statement {
-                sid: format!("{SID_PREFIX}{}-Org", self.name),
+                sid: owner.sid(&self.name, "Org"),
                 principal: Principal::Any,
                 actions: self.actions.clone(),
                 condition: Some((
@@ -391,7 +411,7 @@ impl Rule {
         }
         if !p.organization_paths.is_empty() {
             out.push(Statement {
-                sid: format!("{SID_PREFIX}{}-OrgPaths", self.name),
+                sid: owner.sid(&self.name, "OrgPaths"),
                 principal: Principal::Any,
                 actions: self.actions.clone(),
                 condition: Some((
@@ -406,27 +426,16 @@ impl Rule {
 }
 
 /// The statements every matching rule wants, sorted by `Sid`.
-pub fn desired_statements<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Vec<Statement> {
-    let mut out: Vec<Statement> = rules.into_iter().flat_map(Rule::statements).collect();
+pub fn desired_statements<'a>(
+    rules: impl IntoIterator<Item = &'a Rule>,
+    owner: &Ownership,
+) -> Vec<Statement> {
+    let mut out: Vec<Statement> = rules
+        .into_iter()
+        .flat_map(|r| r.statements(owner))
+        .collect();
     out.sort_by(|a, b| a.sid.cmp(&b.sid));
     out
-}
-
-fn validate_rule_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_RULE_NAME
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a valid rule name: use 1-{MAX_RULE_NAME} letters, digits, '-' or '_', \
-             starting with a letter or digit (it becomes part of the statement Sid)"
-        ))
-    }
 }
 
 fn compile_patterns(patterns: &[String], at: &str) -> Result<Vec<Pattern>, ConfigError> {
@@ -441,80 +450,6 @@ fn compile_patterns(patterns: &[String], at: &str) -> Result<Vec<Pattern>, Confi
             })
         })
         .collect()
-}
-
-/// Refuses a pattern that no legal repository name can match, such as `Team-A/*` or `a//b`.
-///
-/// Legal names (ECR's pattern, 2-256 characters) are exactly the words of a two-state automaton:
-/// `Need` (a letter or digit must come next; start state) and `Alnum` (accepting; a letter or
-/// digit, or one of `._-/` back to `Need`). Running the pattern through that automaton, with `?`
-/// as any one character and `*` as any run, tells exactly whether some legal name matches.
-fn check_pattern(pattern: &str) -> Result<(), String> {
-    const NEED: u8 = 1;
-    const ALNUM: u8 = 2;
-    const LEGAL: &str =
-        "lowercase letters, digits, '.', '_', '-', '/', and the wildcards '*' and '?'";
-    if pattern.is_empty() {
-        return Err("an empty pattern matches no repository".into());
-    }
-    if let Some(c) = pattern
-        .chars()
-        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-' | '/' | '*' | '?'))
-    {
-        return Err(format!(
-            "{pattern:?} can never match a repository name: {c:?} is not allowed (use {LEGAL})"
-        ));
-    }
-    let mut states = NEED;
-    for c in pattern.chars() {
-        states = match c {
-            '*' => {
-                if states == 0 {
-                    0
-                } else {
-                    NEED | ALNUM
-                }
-            }
-            '?' => {
-                let mut next = 0;
-                if states & (NEED | ALNUM) != 0 {
-                    next |= ALNUM;
-                }
-                if states & ALNUM != 0 {
-                    next |= NEED;
-                }
-                next
-            }
-            c if c.is_ascii_alphanumeric() => {
-                if states != 0 {
-                    ALNUM
-                } else {
-                    0
-                }
-            }
-            _ => {
-                if states & ALNUM != 0 {
-                    NEED
-                } else {
-                    0
-                }
-            }
-        };
-    }
-    let fixed_len = pattern.chars().filter(|&c| c != '*').count();
-    let has_star = pattern.contains('*');
-    if states & ALNUM == 0 {
-        return Err(format!(
-            "{pattern:?} can never match a repository name: names are lowercase components \
-             separated by '/', each made of letters and digits joined by single '.', '_' or '-'"
-        ));
-    }
-    if fixed_len > 256 || (!has_star && fixed_len < 2) {
-        return Err(format!(
-            "{pattern:?} can never match a repository name: names are 2 to 256 characters long"
-        ));
-    }
-    Ok(())
 }
 
 fn validate_principals(mut p: Principals, at: &str) -> Result<Principals, ConfigError> {
@@ -562,463 +497,5 @@ fn validate_principals(mut p: Principals, at: &str) -> Result<Principals, Config
     Ok(p)
 }
 
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_org_id(s: &str) -> bool {
-    s.strip_prefix("o-").is_some_and(|rest| {
-        (10..=32).contains(&rest.len())
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
-}
-
-fn is_lower_alnum(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-}
-
-/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME` or `...:user/...`, without wildcards: a repository
-/// policy principal must name one principal exactly.
-fn check_iam_arn(arn: &str) -> Result<(), String> {
-    let hint =
-        "use an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/eks-node-role\"";
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[1]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-')
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && is_account_id(parts[4]);
-    if !ok {
-        return Err(format!("{arn:?} is not an IAM ARN: {hint}"));
-    }
-    let resource = parts[5];
-    let name = match resource
-        .strip_prefix("role/")
-        .or_else(|| resource.strip_prefix("user/"))
-    {
-        Some(name) => name,
-        None => {
-            return Err(format!(
-                "{arn:?} names neither a role nor a user (assumed-role session ARNs change with every session): {hint}"
-            ))
-        }
-    };
-    let legal = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
-    if name.is_empty() || name.ends_with('/') || !name.chars().all(legal) {
-        return Err(format!(
-            "{arn:?} has an invalid role or user name (no wildcards; letters, digits and +=,.@_-): {hint}"
-        ));
-    }
-    Ok(())
-}
-
-/// `o-ORG/r-ROOT/ou-.../` or the same ending in `/*`, as `aws:PrincipalOrgPaths` takes them.
-fn check_org_path(path: &str) -> Result<(), String> {
-    let hint = "use e.g. \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*\" or \"o-a1b2c3d4e5/*\"";
-    let segments: Vec<&str> = path.split('/').collect();
-    let (first, rest) = segments.split_first().ok_or_else(|| hint.to_string())?;
-    let (last, middle) = match rest.split_last() {
-        Some(x) => x,
-        None => {
-            return Err(format!(
-                "{path:?} must end with '/' or '/*' after the organization: {hint}"
-            ))
-        }
-    };
-    if !is_org_id(first) {
-        return Err(format!(
-            "{path:?} does not start with an organization ID: {hint}"
-        ));
-    }
-    if !(last.is_empty() || *last == "*") {
-        return Err(format!("{path:?} must end with '/' or '/*': {hint}"));
-    }
-    for (i, seg) in middle.iter().enumerate() {
-        let ok = if i == 0 && seg.starts_with("r-") {
-            seg.strip_prefix("r-").is_some_and(is_lower_alnum)
-        } else {
-            seg.strip_prefix("ou-").is_some_and(|ou| {
-                ou.split_once('-')
-                    .is_some_and(|(a, b)| is_lower_alnum(a) && is_lower_alnum(b))
-            })
-        };
-        if !ok {
-            return Err(format!(
-                "{path:?}: segment {seg:?} is neither a root (r-...) nor an OU (ou-...-...): {hint}"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn validate_action(action: &str) -> Result<(), String> {
-    let ok = action
-        .strip_prefix("ecr:")
-        .is_some_and(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphabetic() || c == '*'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{action:?} is not an ECR action: use \"ecr:\" followed by the action name, e.g. \"ecr:BatchImportUpstreamImage\""
-        ))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(rule: &str) -> Result<Config, ConfigError> {
-        Config::from_json(&format!(r#"{{"rules":[{rule}]}}"#))
-    }
-
-    fn error_of(rule: &str) -> (String, String) {
-        match config(rule) {
-            Err(ConfigError::Invalid { path, message }) => (path, message),
-            other => panic!("expected a validation error, got {other:?}"),
-        }
-    }
-
-    const GOOD: &str = r#"{"name":"k8s","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]}}"#;
-
-    #[test]
-    fn the_documented_example_is_valid() {
-        let c = Config::from_json(
-            r#"{"rules":[{"name":"k8s-mirror","repositories":["registry.k8s.io/*","quay.io/*"],
-            "exclude":["quay.io/internal/*"],
-            "principals":{"accounts":["987654321098"],"roles":["arn:aws:iam::987654321098:role/prod-eks-node-role"],
-            "organizations":["o-a1b2c3d4e5"],"organizationPaths":["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]},
-            "access":"pull","actions":["ecr:BatchImportUpstreamImage"],"createOnDeniedPull":true}],"dryRun":false}"#,
-        )
-        .unwrap();
-        let rule = &c.rules[0];
-        assert!(rule.matches("registry.k8s.io/pause"));
-        assert!(rule.matches("quay.io/jetstack/cert-manager-controller"));
-        assert!(!rule.matches("quay.io/internal/secret"));
-        assert!(!rule.matches("docker.io/library/nginx"));
-        assert_eq!(rule.statements().len(), 3);
-        assert!(rule
-            .actions
-            .contains(&"ecr:BatchImportUpstreamImage".to_string()));
-    }
-
-    #[test]
-    fn star_crosses_slashes_and_question_mark_is_one_character() {
-        let c = config(
-            r#"{"name":"r","repositories":["team-?/*","exact"],"principals":{"accounts":["222222222222"]}}"#,
-        )
-        .unwrap();
-        let r = &c.rules[0];
-        assert!(r.matches("team-a/api"));
-        assert!(r.matches("team-b/deep/nested/name"));
-        assert!(!r.matches("team-ab/api"));
-        assert!(r.matches("exact"));
-        assert!(!r.matches("exact/child"));
-        assert!(!r.matches("prefix-exact"));
-    }
-
-    #[test]
-    fn matching_returns_rules_in_configuration_order() {
-        let c = Config::from_json(
-            r#"{"rules":[
-              {"name":"b","repositories":["*"],"principals":{"accounts":["222222222222"]}},
-              {"name":"a","repositories":["team-a/*"],"principals":{"accounts":["333333333333"]}},
-              {"name":"c","repositories":["team-c/*"],"principals":{"accounts":["333333333333"]}}]}"#,
-        )
-        .unwrap();
-        let names: Vec<_> = c.matching("team-a/api").map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["b", "a"]);
-    }
-
-    #[test]
-    fn statements_are_sorted_and_deterministic() {
-        let c = config(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":["333333333333","222222222222","222222222222"],
-            "roles":["arn:aws:iam::222222222222:role/b"]},"access":"push","actions":["ecr:ListTagsForResource"]}"#,
-        )
-        .unwrap();
-        let s = c.rules[0].statements();
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].sid, "EcrPolicyRemediator-r-Principals");
-        assert_eq!(
-            s[0].principal,
-            Principal::Aws(vec![
-                "arn:aws:iam::222222222222:role/b".into(),
-                "arn:aws:iam::222222222222:root".into(),
-                "arn:aws:iam::333333333333:root".into(),
-            ])
-        );
-        let mut sorted = s[0].actions.clone();
-        sorted.sort();
-        assert_eq!(s[0].actions, sorted);
-        assert_eq!(s[0].actions.len(), 11);
-    }
-
-    #[test]
-    fn pull_access_is_the_default_and_grants_no_push() {
-        let c = config(GOOD).unwrap();
-        assert_eq!(c.rules[0].access, Access::Pull);
-        assert_eq!(c.rules[0].actions, PULL_ACTIONS);
-    }
-
-    #[test]
-    fn names_caller_by_account_or_role_but_not_by_organization() {
-        let c = config(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":["222222222222"],
-            "roles":["arn:aws:iam::333333333333:role/node"],"organizations":["o-a1b2c3d4e5"]}}"#,
-        )
-        .unwrap();
-        let r = &c.rules[0];
-        let caller = |account: &str, arn: Option<&str>| Caller {
-            account: Some(account.into()),
-            principal_arn: arn.map(Into::into),
-        };
-        assert!(r.names_caller(&caller("222222222222", None)));
-        assert!(r.names_caller(&caller(
-            "333333333333",
-            Some("arn:aws:iam::333333333333:role/node")
-        )));
-        assert!(!r.names_caller(&caller(
-            "333333333333",
-            Some("arn:aws:iam::333333333333:role/other")
-        )));
-        assert!(!r.names_caller(&Caller::default()));
-    }
-
-    #[test]
-    fn refuses_unknown_keys_with_their_path() {
-        let (path, msg) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"acounts":["222222222222"]}}"#,
-        );
-        assert_eq!(path, "rules[0].principals.acounts");
-        assert!(msg.contains("accounts"), "{msg}");
-    }
-
-    #[test]
-    fn refuses_an_eleven_digit_account() {
-        let (path, msg) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":["222222222222","22222222222"]}}"#,
-        );
-        assert_eq!(path, "rules[0].principals.accounts[1]");
-        assert!(msg.contains("12 digits"), "{msg}");
-    }
-
-    #[test]
-    fn refuses_an_account_given_as_a_number() {
-        let (path, _) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":[222222222222]}}"#,
-        );
-        assert_eq!(path, "rules[0].principals.accounts[0]");
-    }
-
-    #[test]
-    fn refuses_arns_that_are_not_iam_roles_or_users() {
-        for arn in [
-            "arn:aws:sts::222222222222:assumed-role/node/i-1",
-            "arn:aws:iam::222222222222:assumed-role/node/i-1",
-            "arn:aws:iam::22222222222:role/node",
-            "arn:aws:iam::222222222222:role/*",
-            "arn:aws:iam::222222222222:role/",
-            "arn:aws:iam::222222222222:policy/p",
-            "222222222222",
-        ] {
-            let (path, msg) = error_of(&format!(
-                r#"{{"name":"r","repositories":["*"],"principals":{{"roles":["{arn}"]}}}}"#
-            ));
-            assert_eq!(path, "rules[0].principals.roles[0]", "{arn}");
-            assert!(msg.contains("arn:aws:iam::123456789012:role/"), "{msg}");
-        }
-        for arn in [
-            "arn:aws:iam::222222222222:role/path/to/node-role",
-            "arn:aws:iam::222222222222:user/ci@example",
-            "arn:aws-cn:iam::222222222222:role/node",
-        ] {
-            config(&format!(
-                r#"{{"name":"r","repositories":["*"],"principals":{{"roles":["{arn}"]}}}}"#
-            ))
-            .unwrap_or_else(|e| panic!("{arn}: {e}"));
-        }
-    }
-
-    #[test]
-    fn refuses_bad_organizations_and_paths() {
-        let (path, _) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"organizations":["o-short"]}}"#,
-        );
-        assert_eq!(path, "rules[0].principals.organizations[0]");
-        for bad in [
-            "o-a1b2c3d4e5",
-            "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111",
-            "x-a1b2c3d4e5/*",
-            "o-a1b2c3d4e5/r-ab12/team/*",
-        ] {
-            let (path, _) = error_of(&format!(
-                r#"{{"name":"r","repositories":["*"],"principals":{{"organizationPaths":["{bad}"]}}}}"#
-            ));
-            assert_eq!(path, "rules[0].principals.organizationPaths[0]", "{bad}");
-        }
-        for good in [
-            "o-a1b2c3d4e5/*",
-            "o-a1b2c3d4e5/r-ab12/",
-            "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/*",
-        ] {
-            config(&format!(
-                r#"{{"name":"r","repositories":["*"],"principals":{{"organizationPaths":["{good}"]}}}}"#
-            ))
-            .unwrap_or_else(|e| panic!("{good}: {e}"));
-        }
-    }
-
-    #[test]
-    fn refuses_an_action_without_the_ecr_prefix() {
-        let (path, msg) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":["222222222222"]},"actions":["ecr:ListImages","s3:GetObject"]}"#,
-        );
-        assert_eq!(path, "rules[0].actions[1]");
-        assert!(msg.contains("ecr:"), "{msg}");
-    }
-
-    #[test]
-    fn refuses_patterns_that_can_never_match() {
-        for bad in [
-            "Team-A/*",
-            "a//b",
-            "/a",
-            "a/",
-            "a..b",
-            "-a*",
-            "*-",
-            "",
-            "a",
-            "a b",
-            "team_a/[x]",
-        ] {
-            let (path, msg) = error_of(&format!(
-                r#"{{"name":"r","repositories":["ok/*","{bad}"],"principals":{{"accounts":["222222222222"]}}}}"#
-            ));
-            assert_eq!(path, "rules[0].repositories[1]", "{bad}");
-            assert!(msg.contains("match"), "{bad}: {msg}");
-        }
-        let long = "a".repeat(257);
-        let (path, _) = error_of(&format!(
-            r#"{{"name":"r","repositories":["{long}"],"principals":{{"accounts":["222222222222"]}}}}"#
-        ));
-        assert_eq!(path, "rules[0].repositories[0]");
-        let (path, _) = error_of(
-            r#"{"name":"r","repositories":["*"],"exclude":["UPPER/*"],"principals":{"accounts":["222222222222"]}}"#,
-        );
-        assert_eq!(path, "rules[0].exclude[0]");
-    }
-
-    #[test]
-    fn accepts_patterns_that_can_match() {
-        for good in [
-            "*",
-            "?*",
-            "a?",
-            "ab",
-            "registry.k8s.io/*",
-            "*/nginx",
-            "team-?/*",
-            "a*b",
-            "a.*",
-            "a/*/b",
-        ] {
-            config(&format!(
-                r#"{{"name":"r","repositories":["{good}"],"principals":{{"accounts":["222222222222"]}}}}"#
-            ))
-            .unwrap_or_else(|e| panic!("{good}: {e}"));
-        }
-    }
-
-    #[test]
-    fn refuses_two_rules_with_one_name() {
-        let err = Config::from_json(&format!(r#"{{"rules":[{GOOD},{GOOD}]}}"#)).unwrap_err();
-        assert!(
-            matches!(&err, ConfigError::Invalid { path, .. } if path == "rules[1].name"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn refuses_rule_names_that_cannot_be_sids() {
-        let (path, _) = error_of(
-            r#"{"name":"k8s mirror","repositories":["*"],"principals":{"accounts":["222222222222"]}}"#,
-        );
-        assert_eq!(path, "rules[0].name");
-    }
-
-    #[test]
-    fn refuses_a_rule_without_principals_or_repositories() {
-        let (path, _) = error_of(r#"{"name":"r","repositories":["*"],"principals":{}}"#);
-        assert_eq!(path, "rules[0].principals");
-        let (path, _) = error_of(
-            r#"{"name":"r","repositories":[],"principals":{"accounts":["222222222222"]}}"#,
-        );
-        assert_eq!(path, "rules[0].repositories");
-    }
-
-    #[test]
-    fn refuses_create_on_denied_pull_without_named_callers() {
-        let (path, _) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"organizations":["o-a1b2c3d4e5"]},"createOnDeniedPull":true}"#,
-        );
-        assert_eq!(path, "rules[0].createOnDeniedPull");
-    }
-
-    #[test]
-    fn refuses_an_unknown_access_level_and_top_level_key() {
-        let (path, msg) = error_of(
-            r#"{"name":"r","repositories":["*"],"principals":{"accounts":["222222222222"]},"access":"admin"}"#,
-        );
-        assert_eq!(path, "rules[0].access");
-        assert!(msg.contains("pull"), "{msg}");
-        let err = Config::from_json(&format!(r#"{{"rules":[{GOOD}],"dryrun":true}}"#)).unwrap_err();
-        assert!(err.to_string().contains("dryRun"), "{err}");
-    }
-
-    #[test]
-    fn sweep_settings_have_conservative_defaults_and_are_checked() {
-        let c = config(GOOD).unwrap();
-        assert_eq!(c.sweep, SweepSettings::default());
-        let c = Config::from_json(&format!(
-            r#"{{"rules":[{GOOD}],"sweep":{{"concurrency":8,"requestsPerSecond":2.5}}}}"#
-        ))
-        .unwrap();
-        assert_eq!(c.sweep.concurrency, 8);
-        assert_eq!(c.sweep.requests_per_second, 2.5);
-        assert_eq!(c.sweep.interval_minutes, 60);
-        for (bad, path) in [
-            (r#"{"concurrency":0}"#, "sweep.concurrency"),
-            (r#"{"requestsPerSecond":0}"#, "sweep.requestsPerSecond"),
-            (r#"{"intervalMinutes":0}"#, "sweep.intervalMinutes"),
-            (
-                r#"{"safetyMarginSeconds":3600}"#,
-                "sweep.safetyMarginSeconds",
-            ),
-            (r#"{"rate":5}"#, "sweep.rate"),
-        ] {
-            let err =
-                Config::from_json(&format!(r#"{{"rules":[{GOOD}],"sweep":{bad}}}"#)).unwrap_err();
-            assert!(
-                matches!(&err, ConfigError::Invalid { path: p, .. } if p == path),
-                "{bad}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn refuses_empty_rules_and_non_json() {
-        let err = Config::from_json(r#"{"rules":[]}"#).unwrap_err();
-        assert!(err.to_string().starts_with("rules:"), "{err}");
-        assert!(Config::from_json("rules: []").is_err());
-    }
-}
+mod tests;

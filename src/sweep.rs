@@ -1,30 +1,30 @@
-//! The scheduled sweep: every repository that matches a rule, made right, whatever happened to
-//! the events.
+//! The scheduled sweep: every repository in the registry made right, whatever happened to the
+//! events.
 //!
 //! CloudTrail delivery is best effort, repositories older than the function never produce a
-//! creation event, and people rewrite policies. The sweep lists the registry, skips what no rule
-//! matches (it costs nothing beyond the listing), and converges the rest at a bounded pace.
+//! creation event, people rewrite policies, and rules are removed or narrowed. The sweep lists the
+//! registry and converges every repository at a bounded pace: the ones a rule matches get what
+//! the rules give, the others lose whatever this deployment once gave them. That costs one
+//! `GetRepositoryPolicy` per repository, and a write only where something changes.
 //!
-//! It is stateless and deadline-bound: the matching names, sorted, are cut into as many equal
-//! shards as one sweep can take on before the Lambda deadline, and sweep number `n` (the
-//! scheduled time divided by the schedule's period) starts at shard `n mod shards`, then carries
-//! on into the next ones while time remains. Successive sweeps therefore start at successive
-//! shards and together cover every matching repository, with nothing stored between them.
+//! It is stateless and deadline-bound: where each sweep starts comes from [`crate::coverage`], and
+//! no repository is started within the safety margin of the Lambda deadline, nor kept past half
+//! of it, whatever ECR does.
 
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde::Serialize;
+use governor::{Quota, RateLimiter};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::converge::{Pacer, Remediator};
+use crate::coverage;
 use crate::ecr::EcrError;
-use crate::handler::{status_of, Remediator, Status};
-use crate::rules::{Rule, SweepSettings};
-
-/// The request-rate cap every ECR request of a sweep waits on.
-pub type Pacer = DefaultDirectRateLimiter;
+use crate::outcome::{Status, SweepReport};
+use crate::policy::Change;
+use crate::rules::SweepSettings;
 
 /// Most failed repositories named in a report; the count has them all.
 const MAX_FAILED_NAMES: usize = 20;
@@ -43,13 +43,13 @@ pub fn pacer(requests_per_second: f64) -> Pacer {
 pub struct SweepOptions {
     pub concurrency: usize,
     pub requests_per_second: f64,
-    /// No repository is started after `deadline - safety_margin`.
+    /// No repository is started after `deadline - safety_margin`, and none is waited for after
+    /// `deadline - safety_margin / 2`.
     pub deadline: Option<SystemTime>,
     pub safety_margin: Duration,
-    /// Most repositories this sweep takes on. `None`: as many as the deadline allows at the
-    /// configured pace, or all of them without a deadline.
+    /// Most repositories this sweep takes on. `None`: as many as the deadline allows.
     pub budget: Option<usize>,
-    /// Which shard this sweep starts at (modulo the number of shards).
+    /// Where this sweep starts: see [`crate::coverage`].
     pub sweep_number: u64,
 }
 
@@ -66,30 +66,6 @@ impl From<&SweepSettings> for SweepOptions {
     }
 }
 
-/// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SweepReport {
-    /// Repositories in the registry.
-    pub listed: usize,
-    /// Repositories some rule matches.
-    pub matching: usize,
-    pub checked: usize,
-    pub applied: usize,
-    pub unchanged: usize,
-    pub planned: usize,
-    pub skipped: usize,
-    pub failed: usize,
-    /// The first failed repositories, with their reasons.
-    pub failed_repositories: Vec<String>,
-    /// The shard this sweep started at, of how many.
-    pub shard: usize,
-    pub shards: usize,
-    /// Matching repositories this sweep did not reach (deadline or budget); later sweeps do.
-    pub not_reached: usize,
-    pub complete: bool,
-}
-
 /// One repository's result in a sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryResult {
@@ -97,9 +73,11 @@ pub struct RepositoryResult {
     pub rules: Vec<String>,
     pub status: Status,
     pub reason: Option<String>,
-    /// The policy before and after, when a change was written or planned.
+    /// The policy before and after, when a change was written or planned (`after` is `None` when
+    /// the policy is deleted).
     pub before: Option<String>,
     pub after: Option<String>,
+    pub change: Option<Change>,
     retryable: bool,
 }
 
@@ -114,46 +92,89 @@ pub trait SweepObserver: Sync {
 pub struct NoObserver;
 impl SweepObserver for NoObserver {}
 
-/// The registry's matching repositories, sorted, from one listing.
+/// The registry's repositories, sorted, from one listing.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
-    pub listed: usize,
-    pub matching: Vec<String>,
+    pub names: Vec<String>,
+    /// How many of them some rule matches.
+    pub matching: usize,
+}
+
+/// When a sweep stops starting repositories, and when it stops waiting for them.
+#[derive(Debug, Clone, Copy)]
+struct Stops {
+    start_by: Option<Instant>,
+    done_by: Option<Instant>,
+}
+
+impl Stops {
+    fn new(options: &SweepOptions) -> Self {
+        let Some(deadline) = options.deadline else {
+            return Stops {
+                start_by: None,
+                done_by: None,
+            };
+        };
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        // A margin longer than the time itself (a function with a short timeout, or a local
+        // emulator) would leave nothing to sweep: keep at most a quarter of the time left.
+        let margin = options.safety_margin.min(left / 4);
+        let now = Instant::now();
+        Stops {
+            start_by: Some(now + left.saturating_sub(margin)),
+            done_by: Some(now + left.saturating_sub(margin / 2)),
+        }
+    }
+
+    fn may_start(&self) -> bool {
+        self.start_by.is_none_or(|t| Instant::now() < t)
+    }
+
+    /// Runs `work` until it ends or the sweep must answer; `None` when it was cut short.
+    async fn bounded<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        match self.done_by {
+            Some(t) => tokio::time::timeout_at(t, work).await.ok(),
+            None => Some(work.await),
+        }
+    }
 }
 
 impl Remediator {
-    /// Lists the registry (one `DescribeRepositories` page per 1,000 repositories) and keeps the
-    /// names some rule matches.
-    pub async fn list_matching(&self, pacer: &Pacer) -> Result<Listing, EcrError> {
-        let mut listing = Listing::default();
+    /// Lists the registry, one `DescribeRepositories` page per 1,000 repositories.
+    pub async fn list(&self, pacer: &Pacer) -> Result<Listing, EcrError> {
+        let mut names = Vec::new();
         let mut token = None;
         loop {
             pacer.until_ready().await;
-            let (names, next) = self.ecr.list_repositories(&self.registry_id, token).await?;
-            listing.listed += names.len();
-            listing.matching.extend(
-                names
-                    .into_iter()
-                    .filter(|n| self.config.matching(n).next().is_some()),
-            );
+            let (page, next) = self.ecr.list_repositories(&self.registry_id, token).await?;
+            names.extend(page);
             match next {
                 Some(next) => token = Some(next),
                 None => break,
             }
         }
-        listing.matching.sort();
-        Ok(listing)
+        names.sort();
+        let matching = names
+            .iter()
+            .filter(|n| self.config.matching(n).next().is_some())
+            .count();
+        Ok(Listing { names, matching })
     }
 
-    /// Lists the registry and sweeps it. `Err` only if the listing fails: one repository's
-    /// failure is counted, never fatal.
+    /// Lists the registry and sweeps it. `Err` only if the listing fails or outlasts the
+    /// deadline: one repository's failure is counted, never fatal.
     pub async fn sweep(
         &self,
         options: &SweepOptions,
         observer: &dyn SweepObserver,
     ) -> Result<SweepReport, EcrError> {
         let pacer = pacer(options.requests_per_second);
-        let listing = self.list_matching(&pacer).await?;
+        let stops = Stops::new(options);
+        let listing = stops.bounded(self.list(&pacer)).await.ok_or_else(|| {
+            EcrError::Timeout("the registry's listing did not finish before the deadline".into())
+        })??;
         Ok(self
             .sweep_listing(&listing, options, &pacer, observer)
             .await)
@@ -167,47 +188,27 @@ impl Remediator {
         pacer: &Pacer,
         observer: &dyn SweepObserver,
     ) -> SweepReport {
-        // A margin longer than the time itself (a function with a short timeout, or a local
-        // emulator) would leave nothing to sweep: keep at most a quarter of the time left.
-        let options = &SweepOptions {
-            safety_margin: options.deadline.map_or(options.safety_margin, |d| {
-                let left = d.duration_since(SystemTime::now()).unwrap_or_default();
-                options.safety_margin.min(left / 4)
-            }),
-            ..options.clone()
-        };
-        let names = &listing.matching;
+        let stops = Stops::new(options);
+        let names = &listing.names;
         let n = names.len();
-        let budget = options
-            .budget
-            .or_else(|| {
-                // One request per compliant repository at the configured pace, with a tenth
-                // kept in reserve for the writes and the throttling the pace cannot foresee.
-                let available = time_left(options)?;
-                Some((available.as_secs_f64() * options.requests_per_second * 0.9) as usize)
-            })
-            .unwrap_or(n)
-            .max(1);
-        let shards = n.div_ceil(budget).max(1);
-        let shard = (options.sweep_number % shards as u64) as usize;
-        let start = (shard * n.div_ceil(shards)).min(n);
-        let order: Vec<usize> = (start..n).chain(0..start).take(budget).collect();
+        let start = coverage::start(options.sweep_number, n);
+        let budget = options.budget.unwrap_or(n).min(n);
+        let order: Vec<&str> = names[start..]
+            .iter()
+            .chain(&names[..start])
+            .take(budget)
+            .map(String::as_str)
+            .collect();
         observer.started(order.len());
-
         let mut report = SweepReport {
-            listed: listing.listed,
-            matching: n,
-            shard,
-            shards,
+            listed: n,
+            matching: listing.matching,
+            start,
             ..SweepReport::default()
         };
         let mut retry = Vec::new();
-        let mut results = stream::iter(
-            order
-                .iter()
-                .map(|&i| self.sweep_one(&names[i], options, pacer)),
-        )
-        .buffer_unordered(options.concurrency.max(1));
+        let mut results = stream::iter(order.iter().map(|name| self.sweep_one(name, stops, pacer)))
+            .buffer_unordered(options.concurrency.max(1));
         while let Some(result) = results.next().await {
             match result {
                 // Throttling that outlasted the SDK's own retries: try once more at the end,
@@ -218,44 +219,65 @@ impl Remediator {
             }
         }
         drop(results);
-        if !retry.is_empty() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        if !retry.is_empty()
+            && stops
+                .bounded(tokio::time::sleep(Duration::from_secs(1)))
+                .await
+                .is_none()
+        {
+            report.not_reached += retry.len();
+            retry.clear();
         }
         for name in retry {
-            match self.sweep_one(&name, options, pacer).await {
+            match self.sweep_one(&name, stops, pacer).await {
+                Some(r) if r.retryable => {
+                    let r = RepositoryResult {
+                        status: Status::Failed,
+                        ..r
+                    };
+                    record(&mut report, &r, observer)
+                }
                 Some(r) => record(&mut report, &r, observer),
                 None => report.not_reached += 1,
             }
         }
         report.not_reached += n - order.len();
         report.complete = report.not_reached == 0;
+        report.coverage_sweeps = coverage::bound(n, report.checked);
         report
     }
 
+    /// One repository; `None` when the deadline came first.
     async fn sweep_one(
         &self,
         repository: &str,
-        options: &SweepOptions,
+        stops: Stops,
         pacer: &Pacer,
     ) -> Option<RepositoryResult> {
-        if time_left(options).is_some_and(|t| t.is_zero()) {
+        if !stops.may_start() {
             return None;
         }
-        let rules: Vec<&Rule> = self.config.matching(repository).collect();
+        let converged = stops
+            .bounded(self.converge(repository, Some(pacer)))
+            .await?;
         let mut result = RepositoryResult {
             repository: repository.to_string(),
-            rules: rules.iter().map(|r| r.name.clone()).collect(),
+            rules: self
+                .config
+                .matching(repository)
+                .map(|r| r.name.clone())
+                .collect(),
             status: Status::Failed,
             reason: None,
             before: None,
             after: None,
+            change: None,
             retryable: false,
         };
-        match self.converge(repository, &rules, Some(pacer)).await {
-            Ok(converged) => {
-                (result.status, result.reason) = status_of(converged.step);
-                result.before = converged.before;
-                result.after = converged.after;
+        match converged {
+            Ok(c) => {
+                (result.status, result.reason) = c.status();
+                (result.before, result.after, result.change) = (c.before, c.after, c.change);
             }
             Err(e) => {
                 result.retryable = e.is_retryable();
@@ -279,19 +301,11 @@ pub fn deadline_from_context(deadline_ms: u64, now: SystemTime) -> SystemTime {
     }
 }
 
-/// Time left before the deadline's safety margin; `None` without a deadline.
-fn time_left(options: &SweepOptions) -> Option<Duration> {
-    let deadline = options.deadline?;
-    let stop = deadline
-        .checked_sub(options.safety_margin)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    Some(stop.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
 fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepObserver) {
     report.checked += 1;
     let reason = r.reason.as_deref().unwrap_or_default();
     let rules = r.rules.join(",");
+    let revoked = r.change.as_ref().is_some_and(|c| !c.removed.is_empty());
     match r.status {
         Status::Applied => report.applied += 1,
         Status::Unchanged => report.unchanged += 1,
@@ -306,12 +320,17 @@ fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepOb
             }
         }
     }
+    if revoked && matches!(r.status, Status::Applied | Status::Planned) {
+        report.revoked += 1;
+    }
+    let outcome = serde_json::to_value(r.status).unwrap_or_default();
+    let outcome = outcome.as_str().unwrap_or_default();
     match r.status {
         Status::Applied | Status::Planned => {
-            info!(repository = %r.repository, outcome = ?r.status, rules, "repository swept")
+            info!(repository = %r.repository, outcome, rules, reason, "repository swept")
         }
         Status::Failed | Status::Skipped => {
-            warn!(repository = %r.repository, outcome = ?r.status, rules, reason, "repository swept")
+            warn!(repository = %r.repository, outcome, rules, reason, "repository swept")
         }
         _ => {}
     }
@@ -336,8 +355,8 @@ mod tests {
         assert_eq!(d.duration_since(now).unwrap(), Duration::from_secs(600));
     }
 
-    #[test]
-    fn the_margin_never_eats_the_whole_sweep_and_budget_follows_the_pace() {
+    #[tokio::test]
+    async fn the_margin_never_eats_the_whole_sweep_and_half_of_it_is_kept_for_the_answer() {
         let options = SweepOptions {
             concurrency: 1,
             requests_per_second: 10.0,
@@ -346,15 +365,18 @@ mod tests {
             budget: None,
             sweep_number: 0,
         };
-        let left = time_left(&options).unwrap();
-        assert!(
-            left <= Duration::from_secs(80) && left > Duration::from_secs(78),
-            "{left:?}"
-        );
-        let none = SweepOptions {
-            deadline: None,
+        let stops = Stops::new(&options);
+        let now = Instant::now();
+        let start_by = stops.start_by.unwrap() - now;
+        let done_by = stops.done_by.unwrap() - now;
+        assert!(start_by <= Duration::from_secs(80) && start_by > Duration::from_secs(79));
+        assert!(done_by <= Duration::from_secs(90) && done_by > Duration::from_secs(89));
+        let short = SweepOptions {
+            deadline: Some(SystemTime::now() + Duration::from_secs(2)),
             ..options
         };
-        assert_eq!(time_left(&none), None);
+        let stops = Stops::new(&short);
+        assert!(stops.start_by.unwrap() - Instant::now() > Duration::from_secs(1));
+        assert!(stops.bounded(std::future::pending::<()>()).await.is_none());
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::handler::Status;
+use ecr_policy_remediator::Status;
 use serde_json::{json, Value};
 
 /// Sets `value` at a JSON pointer, creating objects on the way.

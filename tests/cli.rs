@@ -176,20 +176,85 @@ fn handle_exits_1_when_an_event_failed_and_2_for_a_missing_file() {
 
     let out = run(
         Some(&moto),
+        &["handle", "--config", "events/config.json", "-"],
+        Some("[]"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(lines(&out)[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("JSON object"));
+}
+
+#[tokio::test]
+async fn one_unreadable_file_in_a_batch_fails_alone() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let dir = std::env::temp_dir().join(format!("remediator-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let latin1 = dir.join("latin1.json");
+    std::fs::write(&latin1, b"{\"id\":\"caf\xe9\"}").unwrap();
+    let out = run(
+        Some(&moto),
         &[
             "handle",
             "--config",
             "events/config.json",
             "events/no-such-event.json",
+            latin1.to_str().unwrap(),
+            "events/create-repository-api.json",
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no-such-event.json"),
-        "{}",
-        stderr(&out)
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let outcomes = lines(&out);
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0]["outcome"], "failed");
+    assert!(outcomes[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-event.json"));
+    assert_eq!(outcomes[1]["outcome"], "failed");
+    assert_eq!(
+        outcomes[2]["outcome"], "applied",
+        "the good file is handled"
     );
+    assert!(policy(&client, "team-a/payments-api").await.is_some());
+}
+
+#[test]
+fn exit_codes_tell_usage_errors_from_aws_failures() {
+    // Nothing listens on this port: a failure of AWS, not of the user's input.
+    let port = free_port();
+    let out = Command::new(bin())
+        .args([
+            "handle",
+            "--config",
+            "events/config.json",
+            "events/create-repository-api.json",
+        ])
+        .current_dir(manifest_dir())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("did not reach ECR"), "{message}");
+    assert!(
+        !message.contains("DispatchFailure"),
+        "no Debug dump: {message}"
+    );
+    let out = run(
+        None,
+        &["handle", "--config", "no-such-config.json", "-"],
+        Some("{}"),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[tokio::test]

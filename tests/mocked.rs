@@ -19,8 +19,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use ecr_policy_remediator::ecr::Ecr;
-use ecr_policy_remediator::handler::{Remediator, Status};
 use ecr_policy_remediator::rules::Config;
+use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
 
 const CONFIG: &str = r#"{"rules":[{"name":"team-a","repositories":["team-a/*"],
@@ -89,7 +89,7 @@ async fn throttling_on_write_is_returned_as_retryable() {
         err.outcome.reason.as_deref().unwrap().contains("retryable"),
         "{err}"
     );
-    assert!(err.source.is_retryable());
+    assert!(err.source.as_ref().is_some_and(|e| e.is_retryable()));
     assert_eq!((get.num_calls(), set.num_calls()), (1, 1));
 }
 
@@ -104,27 +104,114 @@ async fn a_server_error_on_read_is_retryable_and_nothing_is_written() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
-    assert!(err.source.is_retryable(), "{err}");
+    assert!(
+        err.source.as_ref().is_some_and(|e| e.is_retryable()),
+        "{err}"
+    );
     assert_eq!((get.num_calls(), set.num_calls()), (1, 0));
 }
 
+const TWO_RULES: &str = r#"{"rules":[
+  {"name":"team-a","repositories":["team-a/*"],"principals":{"roles":["arn:aws:iam::222222222222:role/eks-node-role"]}},
+  {"name":"audit","repositories":["team-a/*"],"principals":{"accounts":["333333333333"]}}]}"#;
+
+fn principal_not_found() -> SetRepositoryPolicyError {
+    SetRepositoryPolicyError::InvalidParameterException(
+        InvalidParameterException::builder()
+            .message("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'")
+            .build(),
+    )
+}
+
+/// The API-creation sample, `age_seconds` old.
+fn creation_event(age_seconds: u64) -> Value {
+    let mut event = event("create-repository-api.json");
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(age_seconds);
+    let at = aws_smithy_types::DateTime::from(at)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    event["time"] = Value::String(at);
+    event
+}
+
+/// A rule naming a role IAM does not know: the role's statement is refused, the other rule's
+/// lands. Returns the two write mocks: refused, accepted.
+fn isolation_mocks() -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+    let refused = mock!(Client::set_repository_policy)
+        .match_requests(|r| {
+            r.policy_text()
+                .is_some_and(|t| t.contains("role/eks-node-role"))
+        })
+        .then_error(principal_not_found);
+    let accepted = mock!(Client::set_repository_policy)
+        .match_requests(|r| {
+            r.policy_text().is_some_and(|t| {
+                t.contains("EcrPolicyRemediator-audit-Principals")
+                    && !t.contains("EcrPolicyRemediator-team-a-Principals")
+            }) && r.force().is_none()
+        })
+        .then_output(|| SetRepositoryPolicyOutput::builder().build());
+    (refused, accepted)
+}
+
 #[tokio::test]
-async fn a_principal_iam_cannot_resolve_yet_is_retryable() {
+async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
     let get = no_policy();
-    let set = mock!(Client::set_repository_policy).then_error(|| {
-        SetRepositoryPolicyError::InvalidParameterException(
-            InvalidParameterException::builder()
-                .message("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'")
-                .build(),
-        )
-    });
-    let r = remediator(client!(&get, &set));
-    let err = r
-        .handle(&event("create-repository-api.json"), None)
+    let (refused, accepted) = isolation_mocks();
+    let r = Remediator::new(
+        Config::from_json(TWO_RULES).unwrap(),
+        Ecr::new(client!(&get, &refused, &accepted)),
+        "111111111111".into(),
+        "us-east-1".into(),
+    );
+    // An old event: IAM has had all the time it needs, so no retry.
+    let out = r
+        .handle(&creation_event(3600), None)
         .await
-        .unwrap_err();
-    assert!(err.source.is_retryable(), "{err}");
-    assert!(err.to_string().contains("Principal not found"), "{err}");
+        .expect("no retry");
+    assert_eq!(out.outcome, Status::Failed, "{out:?}");
+    let reason = out.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("rule team-a")
+            && reason.contains("arn:aws:iam::222222222222:role/eks-node-role"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("other rules' statements were written"),
+        "{reason}"
+    );
+    // The full policy, then the role's rule added to the other's, both refused; then the
+    // other rule's statement alone, accepted.
+    assert_eq!(
+        (get.num_calls(), refused.num_calls(), accepted.num_calls()),
+        (1, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_principal_is_retried_only_while_the_event_is_young() {
+    let get = no_policy();
+    let (refused, accepted) = isolation_mocks();
+    let r = Remediator::new(
+        Config::from_json(TWO_RULES).unwrap(),
+        Ecr::new(client!(&get, &refused, &accepted)),
+        "111111111111".into(),
+        "us-east-1".into(),
+    );
+    let err = r
+        .handle(&creation_event(30), None)
+        .await
+        .expect_err("a young event is retried");
+    assert!(
+        err.to_string()
+            .contains("retryable while IAM may still be propagating"),
+        "{err}"
+    );
+    assert_eq!(
+        accepted.num_calls(),
+        1,
+        "the other rule landed before the retry"
+    );
 }
 
 #[tokio::test]
@@ -176,13 +263,21 @@ async fn a_stored_policy_that_does_not_parse_is_never_overwritten() {
 
 #[tokio::test]
 async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_policy() {
+    // Before the creation the repository does not exist; after it, it has no policy.
     let get = mock!(Client::get_repository_policy)
         .match_requests(|r| r.repository_name() == Some("team-a/checkout"))
-        .then_error(|| {
+        .sequence()
+        .error(|| {
             GetRepositoryPolicyError::RepositoryNotFoundException(
                 RepositoryNotFoundException::builder().build(),
             )
-        });
+        })
+        .error(|| {
+            GetRepositoryPolicyError::RepositoryPolicyNotFoundException(
+                RepositoryPolicyNotFoundException::builder().build(),
+            )
+        })
+        .build();
     let create = mock!(Client::create_repository)
         .match_requests(|r| {
             r.registry_id() == Some("111111111111")
@@ -204,7 +299,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
     assert_eq!(out.outcome, Status::Created, "{out:?}");
     assert_eq!(
         (get.num_calls(), create.num_calls(), set.num_calls()),
-        (1, 1, 1)
+        (2, 1, 1)
     );
 }
 
@@ -248,7 +343,14 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
                 .is_some_and(|n| n.starts_with("team-a/"))
         })
         .then_output(|| SetRepositoryPolicyOutput::builder().build());
-    let r = remediator(client!(&list, &throttled, &other, &set));
+    let unmatched = mock!(Client::get_repository_policy)
+        .match_requests(|r| r.repository_name() == Some("other/three"))
+        .then_error(|| {
+            GetRepositoryPolicyError::RepositoryPolicyNotFoundException(
+                RepositoryPolicyNotFoundException::builder().build(),
+            )
+        });
+    let r = remediator(client!(&list, &throttled, &other, &unmatched, &set));
     let opts = SweepOptions {
         requests_per_second: 1000.0,
         ..SweepOptions::from(&r.config().sweep)
@@ -256,14 +358,22 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
     let report = r.sweep(&opts, &NoObserver).await.unwrap();
     assert_eq!((report.listed, report.matching), (3, 2));
     assert_eq!(
-        (report.checked, report.applied, report.failed),
-        (2, 2, 0),
+        (
+            report.checked,
+            report.applied,
+            report.unchanged,
+            report.failed
+        ),
+        (3, 2, 1, 0),
         "{report:?}"
     );
     assert!(report.complete);
     assert_eq!(list.num_calls(), 1);
     assert_eq!(throttled.num_calls(), 2, "throttled once, then tried again");
-    assert_eq!((other.num_calls(), set.num_calls()), (1, 2));
+    assert_eq!(
+        (other.num_calls(), unmatched.num_calls(), set.num_calls()),
+        (1, 1, 2)
+    );
 }
 
 #[tokio::test]
@@ -294,11 +404,11 @@ async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
         .match_requests(|r| r.next_token() == Some("page-3") && r.max_results() == Some(1000))
         .then_output(move || third.clone());
     let r = remediator(client!(&p1, &p2, &p3));
-    let listing = r.list_matching(&pacer(1000.0)).await.unwrap();
-    assert_eq!(listing.listed, 4);
+    let listing = r.list(&pacer(1000.0)).await.unwrap();
     assert_eq!(
-        listing.matching,
-        ["team-a/one", "team-a/three", "team-a/two"]
+        listing.names,
+        ["other/x", "team-a/one", "team-a/three", "team-a/two"]
     );
+    assert_eq!(listing.matching, 3);
     assert_eq!((p1.num_calls(), p2.num_calls(), p3.num_calls()), (1, 1, 1));
 }

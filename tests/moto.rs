@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::handler::{Outcome, Remediator, Status};
 use ecr_policy_remediator::rules::Config;
+use ecr_policy_remediator::{Outcome, Remediator, Status};
 use serde_json::{json, Value};
 
 const FOREIGN: &str = r#"{"Sid":"PlatformBreakGlass","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/platform-admin"},"Action":["ecr:*"]}"#;
@@ -351,7 +351,7 @@ async fn a_repository_deleted_meanwhile_is_skipped_not_failed() {
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
     assert_eq!(out.outcome, Status::Skipped, "{out:?}");
-    assert!(out.reason.as_deref().unwrap().contains("no longer exists"));
+    assert!(out.reason.as_deref().unwrap().contains("does not exist"));
 }
 
 #[tokio::test]
@@ -471,4 +471,193 @@ async fn the_event_of_our_own_write_ends_without_a_write() {
     recorder.clear();
     assert_eq!(handle(&r, &theirs).await.outcome, Status::Applied);
     assert_eq!(recorder.count("GetRepositoryPolicy"), 1);
+}
+
+const PULL_ONLY: &str = r#"{"rules":[{"name":"k8s-mirror","repositories":["registry.k8s.io/*"],
+    "principals":{"accounts":["222222222222"]}}]}"#;
+
+#[tokio::test]
+async fn a_removed_rule_is_taken_back_on_the_next_event_and_foreign_statements_stay() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    seed(&client).await;
+    let r = remediator(&client, sample_config());
+    let event = load_event("create-repository-api.json");
+    assert_eq!(handle(&r, &event).await.outcome, Status::Applied);
+
+    // The team-a rules are removed from the configuration.
+    let r = remediator(&client, Config::from_json(PULL_ONLY).unwrap());
+    recorder.clear();
+    let out = handle(&r, &event).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert!(
+        out.reason.as_deref().unwrap().contains("took back"),
+        "{out:?}"
+    );
+    let after = policy(&client, "team-a/payments-api").await.unwrap();
+    assert_eq!(
+        after,
+        format!(r#"{{"Version":"2012-10-17","Statement":[{FOREIGN}]}}"#)
+    );
+    assert_eq!(
+        recorder.by_operation().len(),
+        2,
+        "{:?}",
+        recorder.by_operation()
+    );
+    assert_eq!(recorder.count("SetRepositoryPolicy"), 1);
+
+    // Where the function's statements were all there was, the policy is deleted.
+    let r_all = remediator(&client, sample_config());
+    handle(
+        &r_all,
+        &load_event("create-repository-replication-api-call.json"),
+    )
+    .await;
+    let out = handle(
+        &r,
+        &load_event("create-repository-replication-api-call.json"),
+    )
+    .await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(policy(&client, "team-a/ledger").await, None);
+
+    // And the next event about it costs one read, no write.
+    recorder.clear();
+    let out = handle(
+        &r,
+        &load_event("create-repository-replication-api-call.json"),
+    )
+    .await;
+    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(recorder.total(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_version_stays_missing() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    set_policy(
+        &client,
+        "team-a/payments-api",
+        &format!(r#"{{"Statement":[{FOREIGN}]}}"#),
+    )
+    .await;
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    let after = policy(&client, "team-a/payments-api").await.unwrap();
+    assert!(!after.contains("Version"), "{after}");
+    assert!(after.contains(FOREIGN), "{after}");
+}
+
+#[tokio::test]
+async fn a_foreign_deny_under_the_prefix_survives() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let deny = r#"{"Sid":"EcrPolicyRemediator-retired-Principals","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"ecr:*"}"#;
+    set_policy(
+        &client,
+        "team-a/payments-api",
+        &format!(r#"{{"Version":"2012-10-17","Statement":[{deny}]}}"#),
+    )
+    .await;
+    let r = remediator(&client, sample_config());
+    let out = handle(&r, &load_event("create-repository-api.json")).await;
+    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    let after = policy(&client, "team-a/payments-api").await.unwrap();
+    assert!(
+        after.contains(deny),
+        "the Deny is kept byte for byte: {after}"
+    );
+    // Without any rule, the Deny is still not the function's to take back.
+    let r = remediator(&client, Config::from_json(PULL_ONLY).unwrap());
+    handle(&r, &load_event("create-repository-api.json")).await;
+    assert!(policy(&client, "team-a/payments-api")
+        .await
+        .unwrap()
+        .contains(deny));
+}
+
+#[tokio::test]
+async fn two_deployments_on_one_registry_converge_without_a_write_loop() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let blue = remediator(
+        &client,
+        Config::from_json(r#"{"deployment":"blue","rules":[{"name":"team-a","repositories":["team-a/*"],"principals":{"accounts":["333333333333"]}}]}"#).unwrap(),
+    );
+    let green = remediator(
+        &client,
+        Config::from_json(r#"{"deployment":"green","rules":[{"name":"team-a","repositories":["team-a/*"],"principals":{"accounts":["555555555555"]}}]}"#).unwrap(),
+    );
+    let event = load_event("create-repository-api.json");
+    assert_eq!(handle(&blue, &event).await.outcome, Status::Applied);
+    assert_eq!(handle(&green, &event).await.outcome, Status::Applied);
+    recorder.clear();
+    for _ in 0..3 {
+        assert_eq!(handle(&blue, &event).await.outcome, Status::Unchanged);
+        assert_eq!(handle(&green, &event).await.outcome, Status::Unchanged);
+    }
+    assert_eq!(
+        recorder.count("SetRepositoryPolicy"),
+        0,
+        "a second pass over both writes nothing"
+    );
+    assert_eq!(
+        sids(&policy(&client, "team-a/payments-api").await.unwrap()),
+        [
+            "EcrPolicyRemediator_blue-team-a-Principals",
+            "EcrPolicyRemediator_green-team-a-Principals"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_denied_pull_with_disagreeing_identity_fields_creates_nothing_and_calls_nothing() {
+    let moto = Moto::start();
+    let (client, recorder) = moto.client();
+    let r = remediator(&client, sample_config());
+    let base = load_event("pull-denied-repository-not-found.json");
+    let mut cases = Vec::new();
+    let mut e = base.clone();
+    e["detail"]["userIdentity"]["accountId"] = "333333333333".into();
+    cases.push(("userIdentity.accountId", e));
+    let mut e = base.clone();
+    e["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        "arn:aws:iam::333333333333:role/eks-node-role".into();
+    cases.push(("the session issuer's ARN", e));
+    let mut e = base.clone();
+    e["account"] = "333333333333".into();
+    cases.push(("the forwarding account", e));
+    let mut e = base.clone();
+    e["detail"]["recipientAccountId"] = "333333333333".into();
+    cases.push(("recipientAccountId", e));
+    for (what, event) in cases {
+        let out = handle(&r, &event).await;
+        assert_eq!(out.outcome, Status::Failed, "{what}: {out:?}");
+        assert!(
+            out.reason.as_deref().unwrap().contains("not proven"),
+            "{what}: {out:?}"
+        );
+    }
+    let mut e = base.clone();
+    e["detail"].as_object_mut().unwrap().remove("userIdentity");
+    let out = handle(&r, &e).await;
+    assert_eq!(
+        out.outcome,
+        Status::Skipped,
+        "no caller proves nothing: {out:?}"
+    );
+    assert!(!repository_exists(&client, "team-a/checkout").await);
+    assert_eq!(recorder.count("CreateRepository"), 0);
+    assert_eq!(
+        recorder.total(),
+        2,
+        "one read for the last event, one to look: {:?}",
+        recorder.by_operation()
+    );
 }

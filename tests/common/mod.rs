@@ -18,8 +18,9 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecr_policy_remediator::ecr::Ecr;
-use ecr_policy_remediator::handler::Remediator;
+use ecr_policy_remediator::policy::{self, Plan};
 use ecr_policy_remediator::rules::Config;
+use ecr_policy_remediator::Remediator;
 use serde_json::Value;
 
 pub const REGISTRY: &str = "111111111111";
@@ -57,9 +58,23 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let path = moto_server_path();
+        Self::spawn(Command::new(moto_server_path()))
+    }
+
+    /// moto through `scripts/moto_ext.py`, with `faults` (its `MOTO_EXT_FAULTS`) injected into
+    /// the ECR operations they name.
+    pub fn with_faults(faults: &str) -> Moto {
+        let python = moto_server_path().with_file_name("python");
+        let mut cmd = Command::new(python);
+        cmd.arg(manifest_dir().join("scripts/moto_ext.py"))
+            .env("MOTO_EXT_FAULTS", faults);
+        Self::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Moto {
+        let path = PathBuf::from(cmd.get_program());
         let port = free_port();
-        let child = Command::new(&path)
+        let child = cmd
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", REGISTRY)
             .stdin(Stdio::null())
@@ -197,6 +212,22 @@ pub fn remediator(client: &Client, config: Config) -> Remediator {
         REGISTRY.into(),
         REGION.into(),
     )
+}
+
+/// The policy the rules want for `name`, as the function would write it on a repository without
+/// one; `None` when no rule matches.
+pub fn right_policy(config: &Config, name: &str) -> Option<String> {
+    let desired = config.desired(name);
+    match policy::plan(None, &desired, &[], &config.ownership).map(|d| d.plan) {
+        Ok(Plan::Write { text, .. }) => Some(text),
+        _ => None,
+    }
+}
+
+/// Whether the stored policy is exactly what the rules want (nothing to write).
+pub fn is_right(config: &Config, name: &str, current: Option<&str>) -> bool {
+    let desired = config.desired(name);
+    policy::plan(current, &desired, &[], &config.ownership).map(|d| d.plan) == Ok(Plan::Unchanged)
 }
 
 pub async fn create_repository(client: &Client, name: &str) {

@@ -1,0 +1,126 @@
+//! The EventBridge envelope and the CloudTrail record inside it, as tolerant types of our own.
+//!
+//! The types are our own and every field is optional and lenient: a field of the wrong type reads
+//! as absent instead of rejecting the whole event, because an event we cannot read must still end
+//! with a reason, not a deserialization error that Lambda would retry for a day.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+macro_rules! tolerant {
+    ($(#[$m:meta])* struct $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $(
+                $(#[$fm])*
+                #[serde(default, deserialize_with = "lenient")]
+                pub $field: Option<$ty>,
+            )*
+        }
+    };
+}
+
+tolerant! {
+    /// The EventBridge envelope.
+    struct Envelope {
+        id: String,
+        #[serde(rename = "detail-type")]
+        detail_type: String,
+        source: String,
+        account: String,
+        region: String,
+        time: String,
+        detail: Detail,
+    }
+}
+
+tolerant! {
+    /// The CloudTrail record in `detail`.
+    struct Detail {
+        event_source: String,
+        event_name: String,
+        event_type: String,
+        aws_region: String,
+        error_code: String,
+        error_message: String,
+        recipient_account_id: String,
+        user_identity: UserIdentity,
+        request_parameters: RequestParameters,
+        response_elements: ResponseElements,
+        service_event_details: ServiceEventDetails,
+        resources: Vec<TrailResource>,
+    }
+}
+
+tolerant! {
+    struct UserIdentity {
+        #[serde(rename = "type")]
+        kind: String,
+        arn: String,
+        account_id: String,
+        session_context: SessionContext,
+    }
+}
+
+tolerant! {
+    struct SessionContext {
+        session_issuer: SessionIssuer,
+    }
+}
+
+tolerant! {
+    struct SessionIssuer {
+        #[serde(rename = "type")]
+        kind: String,
+        arn: String,
+        account_id: String,
+    }
+}
+
+// The fields that decide which repository is touched stay raw: present but not a string makes
+// the event invalid instead of silently falling back to another source.
+tolerant! {
+    struct RequestParameters {
+        repository_name: Value,
+        registry_id: Value,
+    }
+}
+
+tolerant! {
+    struct ResponseElements {
+        repository: RepositoryElement,
+    }
+}
+
+tolerant! {
+    struct RepositoryElement {
+        repository_name: Value,
+        registry_id: Value,
+        repository_arn: Value,
+    }
+}
+
+tolerant! {
+    struct ServiceEventDetails {
+        repository_name: Value,
+    }
+}
+
+tolerant! {
+    struct TrailResource {
+        #[serde(rename = "ARN")]
+        arn: String,
+    }
+}

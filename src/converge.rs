@@ -1,0 +1,386 @@
+//! The one step every path shares: read a repository's policy, decide, write only what changes.
+//! The event path, the sweep, `plan` and `reconcile` all come through here.
+
+use aws_config::SdkConfig;
+use governor::DefaultDirectRateLimiter;
+use tracing::{debug, warn};
+
+use crate::ecr::{Ecr, EcrError};
+use crate::outcome::Status;
+use crate::policy::{self, Change, Decision, Plan};
+use crate::rules::{desired_statements, Config, Rule};
+
+/// The request-rate cap every ECR request of a sweep waits on.
+pub type Pacer = DefaultDirectRateLimiter;
+
+/// The configuration, the ECR client and the registry the function acts on: built once per cold
+/// start, then shared by every invocation.
+#[derive(Debug, Clone)]
+pub struct Remediator {
+    pub(crate) config: Config,
+    pub(crate) ecr: Ecr,
+    pub(crate) registry_id: String,
+    pub(crate) region: String,
+    /// The function's own IAM role: policy changes it made itself need no look.
+    pub(crate) self_role: Option<String>,
+}
+
+/// How a repository's convergence ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Unchanged,
+    Applied,
+    Created,
+    Planned(&'static str),
+    NotFound,
+    Skipped(String),
+    Failed(String),
+}
+
+impl Step {
+    /// The outcome and reason this step stands for.
+    pub fn status(&self) -> (Status, Option<String>) {
+        match self {
+            Step::Unchanged => (Status::Unchanged, None),
+            Step::Applied => (Status::Applied, None),
+            Step::Created => (Status::Created, None),
+            Step::Planned(reason) => (Status::Planned, Some(reason.to_string())),
+            Step::Skipped(reason) => (Status::Skipped, Some(reason.clone())),
+            Step::NotFound => (
+                Status::Skipped,
+                Some("the repository does not exist".into()),
+            ),
+            Step::Failed(reason) => (Status::Failed, Some(reason.clone())),
+        }
+    }
+}
+
+/// What `converge` did, with the policy before and after for those who show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converged {
+    pub step: Step,
+    /// The rules that match the repository.
+    pub rules: Vec<String>,
+    pub before: Option<String>,
+    /// The policy written or planned; `None` when it was (or would be) deleted.
+    pub after: Option<String>,
+    pub change: Option<Change>,
+    /// IAM did not know a principal that a rule names: worth retrying while the event is young.
+    pub unknown_principal: bool,
+}
+
+impl Converged {
+    /// The outcome and reason: a step's own, and for a write, what it took back.
+    pub fn status(&self) -> (Status, Option<String>) {
+        let (status, reason) = self.step.status();
+        let removed = self.change.as_ref().map(|c| c.removed.join(", "));
+        let revoked = removed.filter(|r| !r.is_empty() && status == Status::Applied);
+        let reason = match (reason, revoked, &self.after) {
+            (None, Some(sids), None) => Some(format!(
+                "took back {sids}; nothing was left, so the policy was deleted"
+            )),
+            (None, Some(sids), Some(_)) => Some(format!("took back {sids}, which no rule wants")),
+            (reason, _, _) => reason,
+        };
+        (status, reason)
+    }
+
+    fn new(step: Step, rules: Vec<String>) -> Self {
+        Converged {
+            step,
+            rules,
+            before: None,
+            after: None,
+            change: None,
+            unknown_principal: false,
+        }
+    }
+}
+
+/// A repository's policy and what the rules make of it, before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    pub rules: Vec<String>,
+    /// `None` when the repository has no policy.
+    pub current: Option<String>,
+    pub decision: Result<Decision, policy::PolicyError>,
+}
+
+impl Remediator {
+    /// Learns the registry ID (`DescribeRegistry`) and the region from the SDK configuration.
+    pub async fn connect(config: Config, sdk: &SdkConfig) -> Result<Self, EcrError> {
+        let ecr = Ecr::new(aws_sdk_ecr::Client::new(sdk));
+        let registry_id = ecr.registry_id().await?;
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        Ok(Self::new(config, ecr, registry_id, region))
+    }
+
+    pub fn new(config: Config, ecr: Ecr, registry_id: String, region: String) -> Self {
+        Remediator {
+            config,
+            ecr,
+            registry_id,
+            region,
+            self_role: None,
+        }
+    }
+
+    /// Tells the remediator its own role ARN (`REMEDIATOR_SELF_ROLE_ARN`), so that the events of
+    /// its own writes end without any call. Without it they cost one read and no write.
+    pub fn with_self_role(mut self, role_arn: Option<String>) -> Self {
+        self.self_role = role_arn.filter(|r| !r.is_empty());
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn registry_id(&self) -> &str {
+        &self.registry_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Reads a repository's policy and decides what the rules make of it. Writes nothing.
+    pub async fn inspect(
+        &self,
+        repository: &str,
+        pacer: Option<&Pacer>,
+    ) -> Result<Inspection, EcrError> {
+        let rules: Vec<&Rule> = self.config.matching(repository).collect();
+        if let Some(p) = pacer {
+            p.until_ready().await;
+        }
+        let current = self.ecr.get_policy(&self.registry_id, repository).await?;
+        let desired = desired_statements(rules.iter().copied(), &self.config.ownership);
+        let decision = policy::plan(current.as_deref(), &desired, &[], &self.config.ownership);
+        Ok(Inspection {
+            rules: rules.iter().map(|r| r.name.clone()).collect(),
+            current,
+            decision,
+        })
+    }
+
+    /// Makes one existing repository's policy what the rules say: one read, and a write (or a
+    /// deletion, when nothing is left) only if something changes. A repository no rule matches
+    /// is converged too: that is how a grant the rules no longer give is taken back.
+    pub async fn converge(
+        &self,
+        repository: &str,
+        pacer: Option<&Pacer>,
+    ) -> Result<Converged, EcrError> {
+        let inspection = match self.inspect(repository, pacer).await {
+            Ok(i) => i,
+            Err(EcrError::RepositoryNotFound(_)) => {
+                let rules = self.config.matching(repository).map(|r| r.name.clone());
+                return Ok(Converged::new(Step::NotFound, rules.collect()));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut out = Converged::new(Step::Unchanged, inspection.rules);
+        out.before = inspection.current;
+        let decision = match inspection.decision {
+            Ok(d) => d,
+            Err(e) => {
+                out.step = Step::Failed(e.to_string());
+                return Ok(out);
+            }
+        };
+        if !decision.lookalikes.is_empty() {
+            warn!(
+                repository,
+                statements = %decision.lookalikes.join(","),
+                "statements use this deployment's Sids but are not statements it writes: kept as they are"
+            );
+        }
+        let (after, change) = match decision.plan {
+            Plan::Unchanged => return Ok(out),
+            Plan::Write { text, change } => (Some(text), change),
+            Plan::Delete { change } => (None, change),
+        };
+        debug!(
+            repository,
+            before = out.before.as_deref().unwrap_or_default(),
+            after = after.as_deref().unwrap_or_default(),
+            "repository policy change"
+        );
+        out.after = after;
+        out.change = Some(change);
+        if self.config.dry_run {
+            out.step = Step::Planned(match out.after {
+                Some(_) => "dry run: the policy would be written",
+                None => "dry run: the policy would be deleted, nothing is left in it",
+            });
+            return Ok(out);
+        }
+        self.write(repository, out, pacer).await
+    }
+
+    async fn write(
+        &self,
+        repository: &str,
+        mut out: Converged,
+        pacer: Option<&Pacer>,
+    ) -> Result<Converged, EcrError> {
+        if let Some(p) = pacer {
+            p.until_ready().await;
+        }
+        let written = match &out.after {
+            Some(text) => {
+                self.ecr
+                    .set_policy(&self.registry_id, repository, text)
+                    .await
+            }
+            None => self.ecr.delete_policy(&self.registry_id, repository).await,
+        };
+        out.step = match written {
+            Ok(()) => Step::Applied,
+            Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
+            Err(e) if e.is_principal_not_found() => {
+                return self.isolate(repository, out, pacer).await;
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(out)
+    }
+}
+
+/// How one trial write of the isolation went.
+enum Trial {
+    Written(Option<String>),
+    UnknownPrincipal,
+}
+
+impl Remediator {
+    /// IAM refused the policy because it does not know a principal, and does not say which. The
+    /// principals that can be unknown are the role and user ARNs the rules name (account roots
+    /// and organization conditions never are): add the rules that name any, one at a time, so
+    /// that every other rule's statements land and only the rule at fault keeps what it had.
+    async fn isolate(
+        &self,
+        repository: &str,
+        mut out: Converged,
+        pacer: Option<&Pacer>,
+    ) -> Result<Converged, EcrError> {
+        out.unknown_principal = true;
+        let owner = &self.config.ownership;
+        let (suspects, mut accepted): (Vec<&Rule>, Vec<&Rule>) = self
+            .config
+            .matching(repository)
+            .partition(|r| !r.named_arns().is_empty());
+        if suspects.is_empty() {
+            out.step = Step::Failed(
+                "IAM does not know a principal in the policy, and no rule names a role or user: \
+                 a statement already in it names a principal that no longer exists"
+                    .into(),
+            );
+            return Ok(out);
+        }
+        let sids = |rules: &[&Rule]| -> Vec<String> {
+            rules
+                .iter()
+                .flat_map(|r| r.statements(owner))
+                .map(|s| s.sid)
+                .collect()
+        };
+        let mut current = out.before.clone();
+        let mut failed: Vec<&Rule> = Vec::new();
+        let mut wrote = false;
+        for (i, suspect) in suspects.iter().enumerate() {
+            let mut trial = accepted.clone();
+            trial.push(suspect);
+            let keep = sids(&[&failed[..], &suspects[i + 1..]].concat());
+            match self.trial(repository, &current, &trial, &keep, pacer).await {
+                Ok(Trial::Written(text)) => {
+                    (current, wrote) = (text, true);
+                    accepted.push(suspect);
+                }
+                Ok(Trial::UnknownPrincipal) => failed.push(suspect),
+                Err(Err(e)) => return Err(e),
+                Err(Ok(reason)) => {
+                    out.step = Step::Failed(reason);
+                    return Ok(out);
+                }
+            }
+        }
+        if !wrote {
+            match self
+                .trial(repository, &current, &accepted, &sids(&failed), pacer)
+                .await
+            {
+                Ok(Trial::Written(text)) => current = text,
+                Ok(Trial::UnknownPrincipal) => {}
+                Err(Err(e)) => return Err(e),
+                Err(Ok(reason)) => {
+                    out.step = Step::Failed(reason);
+                    return Ok(out);
+                }
+            }
+        }
+        out.after = current;
+        out.step = if failed.is_empty() {
+            out.unknown_principal = false;
+            Step::Applied
+        } else {
+            Step::Failed(unknown_principal_reason(&failed, !accepted.is_empty()))
+        };
+        Ok(out)
+    }
+
+    /// Writes what `rules` want, keeping the owned statements named in `keep` as they are.
+    /// `Err(Ok(reason))`: the merge itself refused.
+    async fn trial(
+        &self,
+        repository: &str,
+        current: &Option<String>,
+        rules: &[&Rule],
+        keep: &[String],
+        pacer: Option<&Pacer>,
+    ) -> Result<Trial, Result<String, EcrError>> {
+        let owner = &self.config.ownership;
+        let desired = desired_statements(rules.iter().copied(), owner);
+        let decision = policy::plan(current.as_deref(), &desired, keep, owner)
+            .map_err(|e| Ok(e.to_string()))?;
+        if let Some(p) = pacer {
+            p.until_ready().await;
+        }
+        let (result, after) = match decision.plan {
+            Plan::Unchanged => return Ok(Trial::Written(current.clone())),
+            Plan::Write { text, .. } => (
+                self.ecr
+                    .set_policy(&self.registry_id, repository, &text)
+                    .await,
+                Some(text),
+            ),
+            Plan::Delete { .. } => (
+                self.ecr.delete_policy(&self.registry_id, repository).await,
+                None,
+            ),
+        };
+        match result {
+            Ok(()) => Ok(Trial::Written(after)),
+            Err(e) if e.is_principal_not_found() => Ok(Trial::UnknownPrincipal),
+            Err(e) => Err(Err(e)),
+        }
+    }
+}
+
+fn unknown_principal_reason(failed: &[&Rule], others_written: bool) -> String {
+    let rules: Vec<String> = failed
+        .iter()
+        .map(|r| format!("rule {} (one of {})", r.name, r.named_arns().join(", ")))
+        .collect();
+    let others = if others_written {
+        "; the other rules' statements were written"
+    } else {
+        ""
+    };
+    format!(
+        "IAM does not know a principal of {}: a role created moments ago, or one that was \
+         deleted; the statements of that rule were left as they were{others}",
+        rules.join(" and ")
+    )
+}

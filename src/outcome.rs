@@ -1,0 +1,141 @@
+//! What handling an event or sweeping a registry ended in: the answer the Lambda returns and the
+//! one log line each invocation leaves.
+
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::ecr::EcrError;
+use crate::event::Trigger;
+
+/// What happened to one event, or to one repository of a sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The policy was written (or, when nothing was left in it, deleted).
+    Applied,
+    /// The policy was already right; nothing was written.
+    Unchanged,
+    /// The repository was created on a denied pull, and its policy attached.
+    Created,
+    /// Dry run: the policy (or repository) would have been written.
+    Planned,
+    /// Nothing to do, or not ours; the reason says which.
+    Skipped,
+    /// Cannot succeed as it stands; the reason says why.
+    Failed,
+    /// A scheduled sweep ran; `sweep` has its counts.
+    Swept,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    /// Repositories in the registry; the sweep looks at every one of them, because a repository
+    /// that no rule matches any more may still carry a grant to take back.
+    pub listed: usize,
+    /// Repositories some rule matches.
+    pub matching: usize,
+    pub checked: usize,
+    pub applied: usize,
+    pub unchanged: usize,
+    pub planned: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    /// Repositories that lost (or, in a dry run, would lose) a statement no rule wants any more.
+    pub revoked: usize,
+    /// The first failed repositories, with their reasons.
+    pub failed_repositories: Vec<String>,
+    /// Where in the sorted listing this sweep started.
+    pub start: usize,
+    /// Repositories this sweep did not reach (deadline or budget); later sweeps do.
+    pub not_reached: usize,
+    pub complete: bool,
+    /// At this sweep's pace, every repository is checked within this many consecutive sweeps.
+    pub coverage_sweeps: Option<u64>,
+}
+
+/// The handler's answer, and the one log line each invocation leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub event_id: Option<String>,
+    pub trigger: Trigger,
+    pub repository: Option<String>,
+    pub outcome: Status,
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+    /// The counts of a scheduled sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepReport>,
+}
+
+impl Outcome {
+    pub fn new(event_id: Option<String>, trigger: Trigger, outcome: Status) -> Self {
+        Outcome {
+            event_id,
+            trigger,
+            repository: None,
+            outcome,
+            rules: Vec::new(),
+            reason: None,
+            sweep: None,
+        }
+    }
+
+    /// The outcome of input that is not an event at all (only the command line can receive
+    /// such).
+    pub fn unreadable(reason: impl Into<String>) -> Self {
+        Outcome::new(None, Trigger::Unrecognized, Status::Failed).because(reason)
+    }
+
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Emits the invocation's structured log line.
+    pub fn log(&self) {
+        let trigger = serde_json::to_value(self.trigger).unwrap_or_default();
+        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let (trigger, outcome) = (
+            trigger.as_str().unwrap_or_default(),
+            outcome.as_str().unwrap_or_default(),
+        );
+        let event_id = self.event_id.as_deref().unwrap_or_default();
+        let repository = self.repository.as_deref().unwrap_or_default();
+        let rules = self.rules.join(",");
+        let reason = self.reason.as_deref().unwrap_or_default();
+        if self.outcome == Status::Failed {
+            warn!(
+                event_id,
+                trigger, repository, outcome, rules, reason, "event handled"
+            );
+        } else {
+            info!(
+                event_id,
+                trigger, repository, outcome, rules, reason, "event handled"
+            );
+        }
+    }
+}
+
+/// An event that a retry may fix (throttling, 5xx, a principal IAM does not know yet). The Lambda
+/// returns it as an error so that Lambda's retries and the dead-letter queue do their job.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .outcome.reason.as_deref().unwrap_or("retryable failure"))]
+pub struct RetryableError {
+    /// What the outcome was when it gave up (`failed`, with the reason).
+    pub outcome: Box<Outcome>,
+    #[source]
+    pub source: Option<EcrError>,
+}
+
+impl From<RetryableError> for lambda_runtime::Diagnostic {
+    fn from(e: RetryableError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "Retryable".to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
