@@ -23,6 +23,8 @@
 pub mod canonical;
 pub mod cli;
 pub mod cloudtrail;
+pub mod commands;
+pub mod config_error;
 pub mod converge;
 pub mod coverage;
 pub mod ecr;
@@ -35,6 +37,7 @@ pub mod outcome;
 pub mod policy;
 pub mod reconcile;
 pub mod rules;
+pub mod settings;
 pub mod sweep;
 pub mod validate;
 

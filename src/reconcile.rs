@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{connect, exit, load_config, print_diff, CliError, OutputFormat};
+use crate::commands::{connect, exit, load_config, print_diff, CliError, OutputFormat};
 use crate::outcome::{Status, SweepReport};
 use crate::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 

@@ -24,7 +24,7 @@ use crate::coverage;
 use crate::ecr::EcrError;
 use crate::outcome::{Status, SweepReport};
 use crate::policy::Change;
-use crate::rules::SweepSettings;
+use crate::settings::SweepSettings;
 
 /// Most failed repositories named in a report; the count has them all.
 const MAX_FAILED_NAMES: usize = 20;

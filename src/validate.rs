@@ -1,5 +1,5 @@
 //! The checks behind the configuration's validation: names, patterns, principals, actions. Each
-//! returns the sentence a user reads; [`crate::rules`] adds the field's path.
+//! returns the sentence a user reads; the configuration adds the field's path.
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
 pub const MAX_RULE_NAME: usize = 64;

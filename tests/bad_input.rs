@@ -206,6 +206,18 @@ fn hostile_events() -> Vec<(&'static str, Value)> {
             with(create.clone(), "/detail/errorCode", json!("AccessDenied")),
         ),
         (
+            "pull whose userIdentity names two accounts",
+            with(
+                pull.clone(),
+                "/detail/userIdentity/accountId",
+                json!("333333333333"),
+            ),
+        ),
+        (
+            "pull forwarded by an account that is not the caller's",
+            with(pull.clone(), "/account", json!("444444444444")),
+        ),
+        (
             "pull with registry id a number",
             with(
                 pull.clone(),
@@ -232,6 +244,10 @@ async fn malformed_and_hostile_events_end_with_a_reason_and_no_ecr_call() {
     recorder.clear();
     let r = remediator(&client, sample_config());
     let events = hostile_events();
+    for (what, event) in &events[..4] {
+        let out = r.handle(event, None).await.unwrap();
+        assert_eq!(out.outcome, Status::Failed, "{what} is not an event: {out:?}");
+    }
     assert!(events.len() >= 30);
     for (what, event) in &events {
         let out = r

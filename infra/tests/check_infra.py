@@ -237,7 +237,8 @@ def check_single_account(plugins, moto):
           rules.get("pull-denied", {}).get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
     check("creation and policy rules are ENABLED",
           all(rules.get(r, {}).get("State") == "ENABLED" for r in ["repository-created", "policy-changed"]))
-    check("sweep rule runs hourly", rules.get("sweep", {}).get("ScheduleExpression") == "rate(1 hour)")
+    check("sweep rule runs hourly, from the same variable as the function's sweep interval",
+          rules.get("sweep", {}).get("ScheduleExpression") == "rate(60 minutes)", rules.get("sweep"))
     created = json.loads(rules["repository-created"]["EventPattern"])
     check("creation rule matches both detail-types and both event sources",
           sorted(created["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
@@ -280,17 +281,19 @@ def check_single_account(plugins, moto):
         policy = json.loads(policy)
     statements = {s["Sid"]: s for s in policy["Statement"]}
     repo = f"arn:aws:ecr:us-east-1:{REGISTRY}:repository"
-    rules_resources = statements.get("RepositoryPoliciesTheRulesCover", {}).get("Resource")
-    check("role: policy calls only on the repositories the rules can match",
-          sorted(rules_resources if isinstance(rules_resources, list) else [rules_resources])
-          == sorted([f"{repo}/registry.k8s.io/*", f"{repo}/ecr-public/*", f"{repo}/team-a/*"]), rules_resources)
+    policies = statements.get("RepositoryPolicies", {})
+    check("role: policy calls on every repository of this registry and region (revocation reaches "
+          "repositories no rule matches any more), nowhere else",
+          policies.get("Resource") == f"{repo}/*"
+          and sorted(policies.get("Action", [])) == ["ecr:DeleteRepositoryPolicy", "ecr:GetRepositoryPolicy",
+                                                     "ecr:SetRepositoryPolicy"], policies)
     create = statements.get("CreateOnDeniedPull", {})
     check("role: CreateRepository only where a rule creates on denied pulls",
           create.get("Resource") == f"{repo}/team-a/*" and create.get("Action") == "ecr:CreateRepository", create)
     actions = sorted({a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])})
     check("role: nothing beyond what the function calls",
-          actions == sorted(["ecr:CreateRepository", "ecr:DescribeRegistry", "ecr:DescribeRepositories",
-                             "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "logs:CreateLogStream",
+          actions == sorted(["ecr:CreateRepository", "ecr:DeleteRepositoryPolicy", "ecr:DescribeRegistry",
+                             "ecr:DescribeRepositories", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "logs:CreateLogStream",
                              "logs:PutLogEvents", "sqs:SendMessage", "xray:PutTelemetryRecords",
                              "xray:PutTraceSegments"]), actions)
 

@@ -30,11 +30,14 @@ locals {
       actions            = r.actions
       createOnDeniedPull = r.create_on_denied_pull
     }]
-    dryRun = var.dry_run
+    dryRun     = var.dry_run
+    deployment = var.deployment
     sweep = {
-      concurrency         = var.sweep.concurrency
-      requestsPerSecond   = var.sweep.requests_per_second
-      intervalMinutes     = var.sweep.interval_minutes
+      concurrency       = var.sweep.concurrency
+      requestsPerSecond = var.sweep.requests_per_second
+      # The schedule below is made from the same variable: the sweep's idea of its period
+      # cannot drift from the real one.
+      intervalMinutes     = coalesce(var.sweep_interval_minutes, 60)
       safetyMarginSeconds = var.sweep.safety_margin_seconds
     }
   }
@@ -55,8 +58,7 @@ locals {
   role_name     = local.create_function ? aws_iam_role.function[0].name : element(split("/", data.aws_lambda_function.existing[0].role), length(split("/", data.aws_lambda_function.existing[0].role)) - 1)
 
   # The rules' glob patterns are IAM resource patterns too: `*` and `?` mean the same in both.
-  repository_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"]]))
-  creatable_arns  = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if r.create_on_denied_pull]))
+  creatable_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if r.create_on_denied_pull]))
 
   alarm_actions = var.alarm_topic_arn != null ? [var.alarm_topic_arn] : (var.create_alarm_topic ? [aws_sns_topic.alarms[0].arn] : [])
 
@@ -104,7 +106,7 @@ locals {
   }
   rule_arns = merge(
     { for k, r in aws_cloudwatch_event_rule.events : k => r.arn },
-    var.sweep_schedule == null ? {} : { sweep = aws_cloudwatch_event_rule.sweep[0].arn },
+    var.sweep_interval_minutes == null ? {} : { sweep = aws_cloudwatch_event_rule.sweep[0].arn },
   )
 }
 
@@ -138,10 +140,13 @@ data "aws_iam_policy_document" "function" {
     actions   = ["ecr:DescribeRepositories"]
     resources = ["${local.repository_arn}/*"]
   }
+  # Every repository, not only those the rules match now: a rule that is removed or narrowed
+  # leaves grants on repositories it no longer matches, and taking them back is the function's
+  # job. The code only ever changes the statements it owns (their Sids), never anyone else's.
   statement {
-    sid       = "RepositoryPoliciesTheRulesCover"
-    actions   = ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy"]
-    resources = local.repository_arns
+    sid       = "RepositoryPolicies"
+    actions   = ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"]
+    resources = ["${local.repository_arn}/*"]
   }
   dynamic "statement" {
     for_each = length(local.creatable_arns) > 0 ? [1] : []
@@ -288,10 +293,10 @@ resource "aws_cloudwatch_event_rule" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "sweep" {
-  count               = var.sweep_schedule == null ? 0 : 1
+  count               = var.sweep_interval_minutes == null ? 0 : 1
   name                = "${var.name}-sweep"
   description         = "ecr-policy-remediator: the reconcile sweep"
-  schedule_expression = var.sweep_schedule
+  schedule_expression = "rate(${var.sweep_interval_minutes} ${var.sweep_interval_minutes == 1 ? "minute" : "minutes"})"
   tags                = var.tags
 }
 

@@ -102,18 +102,33 @@ variable "config_package_path" {
   default     = "rules.json"
 }
 
-variable "sweep_schedule" {
-  description = "EventBridge schedule expression of the reconcile sweep; null disables it."
+variable "sweep_interval_minutes" {
+  description = "Period of the reconcile sweep in minutes; the schedule and the function's shard rotation both come from it. null disables the sweep."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.sweep_interval_minutes == null ? true : (var.sweep_interval_minutes >= 1 && var.sweep_interval_minutes <= 10080 && floor(var.sweep_interval_minutes) == var.sweep_interval_minutes)
+    error_message = "sweep_interval_minutes must be a whole number of minutes, 1 to 10080 (a week), or null."
+  }
+}
+
+variable "deployment" {
+  description = "Name of this deployment, when several share one registry: it namespaces the statement Sids each owns (EcrPolicyRemediator_NAME-...). Letters and digits only. null keeps the plain EcrPolicyRemediator- Sids."
   type        = string
-  default     = "rate(1 hour)"
+  default     = null
+
+  validation {
+    condition     = var.deployment == null ? true : can(regex("^[A-Za-z0-9]{1,20}$", var.deployment))
+    error_message = "deployment must be 1-20 letters or digits (no '-': no deployment's Sids may start with another's)."
+  }
 }
 
 variable "sweep" {
-  description = "Pace of the sweep. interval_minutes must equal the schedule's period."
+  description = "Pace of the sweep (its period is sweep_interval_minutes)."
   type = object({
     concurrency           = optional(number, 4)
     requests_per_second   = optional(number, 10)
-    interval_minutes      = optional(number, 60)
     safety_margin_seconds = optional(number, 20)
   })
   default = {}
