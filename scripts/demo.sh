@@ -98,3 +98,25 @@ for repo in sorted(r["repositoryName"] for r in ecr.describe_repositories()["rep
 PY
 echo "==> warnings the function logged (denied pulls from callers no rule names):"
 grep '"level":"WARN"' "$LOGS/watch.log" | grep -v AWS_LAMBDA_MAX_CONCURRENCY | sed 's/^/   /' || echo "   none"
+
+echo "==> a rule is taken away: team-a-ci (push for arn:aws:iam::444444444444:role/ci-deployer) leaves the rules"
+"$PY" - "$LOGS/config-without-ci.json" <<'PY'
+import json, sys
+config = json.load(open("events/config.json"))
+config["rules"] = [r for r in config["rules"] if r["name"] != "team-a-ci"]
+json.dump(config, open(sys.argv[1], "w"), indent=2)
+PY
+echo "   reconcile --dry-run: the diff of every grant it would take back"
+cargo run --quiet -- reconcile --config "$LOGS/config-without-ci.json" --dry-run 2>>"$LOGS/reconcile.log" | sed 's/^/   /'
+echo "   reconcile: and now for real"
+cargo run --quiet -- reconcile --config "$LOGS/config-without-ci.json" 2>>"$LOGS/reconcile.log" | sed 's/^/   /'
+"$PY" - <<'PY'
+import boto3, json
+ecr = boto3.client("ecr")
+text = ecr.get_repository_policy(repositoryName="team-a/payments-api")["policyText"]
+sids = [s.get("Sid") for s in json.loads(text)["Statement"]]
+print("   team-a/payments-api now holds:", ", ".join(sids))
+assert "EcrPolicyRemediator-team-a-ci-Principals" not in sids, "the CI grant is gone"
+assert "PlatformBreakGlass" in sids, "the foreign statement stays"
+PY
+
