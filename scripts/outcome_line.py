@@ -14,7 +14,8 @@ if o.get("rules"):
     line += "  rules=" + ",".join(o["rules"])
 if o.get("sweep"):
     counts = ", ".join(f"{k} {o['sweep'][k]}" for k in
-                       ["listed", "matching", "applied", "unchanged", "skipped", "failed", "notReached"])
+                       ["listed", "matching", "applied", "unchanged", "revoked", "skipped", "failed",
+                        "notReached", "coverageSweeps"])
     line += "\n" + " " * 54 + "sweep: " + counts
 if o.get("reason"):
     line += "\n" + " " * 54 + "reason: " + o["reason"]

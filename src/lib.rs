@@ -1,13 +1,17 @@
 //! # ecr-policy-remediator
 //!
-//! An AWS Lambda that gives ECR repositories the cross-account repository policy the rules ask
-//! for, within seconds of the repository being created (by a person, a pipeline, pull-through
-//! cache or replication) or of a cross-account pull being denied.
+//! An AWS Lambda that makes one set of rules the whole truth about who may pull what from an ECR
+//! registry: it gives repositories the cross-account policy statements the rules ask for within
+//! seconds of the repository being created (by a person, a pipeline, pull-through cache or
+//! replication) or of a cross-account pull being denied, takes back the statements the rules no
+//! longer give, and keeps every statement it does not own byte for byte.
 //!
-//! The decision is pure and lives in plain modules: [`event`] reads EventBridge/CloudTrail events
-//! and says which repository they concern, [`rules`] holds the validated configuration and the
-//! statements it generates, [`policy`] merges those into a repository's current policy. [`ecr`] is
-//! the thin SDK adapter and [`handler`] puts them together; [`cli`] is the command line.
+//! The decision is pure and lives in plain modules: [`event`] (over [`cloudtrail`], [`locate`]
+//! and [`names`]) reads EventBridge/CloudTrail events and says which repository they concern,
+//! [`rules`] holds the validated configuration and the statements it generates, [`policy`] merges
+//! those into a document someone else may share, [`coverage`] says where each sweep starts. The
+//! SDK adapter [`ecr`] is thin; [`converge`] is the one read-decide-write step that the event
+//! path ([`handler`]), the scheduled [`sweep`] and the command line ([`cli`]) all share.
 //!
 //! ## Environment variables
 //!

@@ -14,7 +14,7 @@ pub struct SweepSettings {
     pub concurrency: usize,
     /// Cap on ECR requests per second, over the whole sweep.
     pub requests_per_second: f64,
-    /// The schedule's period: successive sweeps start at successive shards of the name space.
+    /// The schedule's period: it numbers the sweeps, and so where each starts (see `coverage`).
     pub interval_minutes: u64,
     /// A sweep starts no new repository this close to the Lambda deadline.
     pub safety_margin_seconds: u64,

@@ -103,7 +103,7 @@ variable "config_package_path" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Period of the reconcile sweep in minutes; the schedule and the function's shard rotation both come from it. null disables the sweep."
+  description = "Period of the reconcile sweep in minutes; the schedule and the function's sweep numbering (where each sweep starts) both come from it. null disables the sweep."
   type        = number
   default     = 60
 
