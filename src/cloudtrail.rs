@@ -42,6 +42,8 @@ tolerant! {
         account: String,
         region: String,
         time: String,
+        /// ARNs; native ECR events name their repository here.
+        resources: Vec<String>,
         detail: Detail,
     }
 }
@@ -61,6 +63,12 @@ tolerant! {
         response_elements: ResponseElements,
         service_event_details: ServiceEventDetails,
         resources: Vec<TrailResource>,
+        // The fields of ECR's native events, which use hyphens where CloudTrail uses camelCase.
+        #[serde(rename = "repository-name")]
+        native_repository_name: Value,
+        result: String,
+        #[serde(rename = "action-type")]
+        action_type: String,
     }
 }
 

@@ -48,7 +48,7 @@ impl EcrError {
         )
     }
 
-    fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    pub(crate) fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         aws_sdk_ecr::Error: From<SdkError<E, HttpResponse>>,
@@ -121,7 +121,7 @@ pub enum Creation {
 /// The ECR calls the remediator makes.
 #[derive(Debug, Clone)]
 pub struct Ecr {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl Ecr {

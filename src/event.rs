@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cloudtrail::{Detail, Envelope};
 use crate::identity::Caller;
 pub use crate::locate::Target;
-use crate::locate::{caller, target};
+use crate::locate::{caller, native_target, registry_of, target};
 use crate::names::shown;
 
 /// Longest event ID echoed back; a hostile event must not blow up the logs.
@@ -22,6 +22,12 @@ pub enum Trigger {
     RepositoryCreated,
     PullDenied,
     PolicyChanged,
+    /// Someone changed the registry policy or a creation template.
+    RegistryChanged,
+    /// ECR's native "ECR Image Action": an image was pushed.
+    ImagePushed,
+    /// ECR's native "ECR Pull Through Cache Action": a pull-through-cache pull was attempted.
+    PullThroughCache,
     Scheduled,
     Unrecognized,
 }
@@ -39,6 +45,18 @@ pub enum Classified {
     PolicyChanged {
         target: Target,
         changed_by: Option<String>,
+    },
+    /// Someone changed the registry policy or a creation template: converge the registry's own
+    /// documents.
+    RegistryChanged {
+        registry_id: String,
+        region: String,
+        changed_by: Option<String>,
+    },
+    /// A native ECR event about one repository: converge it.
+    Native {
+        trigger: Trigger,
+        target: Target,
     },
     /// An EventBridge schedule: sweep the registry.
     Scheduled(Schedule),
@@ -82,6 +100,15 @@ pub const PULL_EVENTS: &[&str] = &[
     "BatchCheckLayerAvailability",
 ];
 pub const POLICY_EVENTS: &[&str] = &["SetRepositoryPolicy", "DeleteRepositoryPolicy"];
+pub const REGISTRY_EVENTS: &[&str] = &[
+    "PutRegistryPolicy",
+    "DeleteRegistryPolicy",
+    "CreateRepositoryCreationTemplate",
+    "UpdateRepositoryCreationTemplate",
+    "DeleteRepositoryCreationTemplate",
+];
+pub const IMAGE_ACTION: &str = "ECR Image Action";
+pub const PULL_THROUGH_CACHE_ACTION: &str = "ECR Pull Through Cache Action";
 pub const DENIED_ERRORS: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
@@ -152,6 +179,9 @@ fn classify(e: &Envelope) -> Classified {
     if source != "aws.ecr" {
         return skip(format!("event source {} is not aws.ecr", shown(source)));
     }
+    if detail_type == IMAGE_ACTION || detail_type == PULL_THROUGH_CACHE_ACTION {
+        return native(e, detail_type);
+    }
     if detail_type != API_CALL && detail_type != SERVICE_EVENT {
         return skip(format!(
             "detail-type {} is not a CloudTrail record",
@@ -174,6 +204,9 @@ fn classify(e: &Envelope) -> Classified {
     }
     if event_source == "ecr.amazonaws.com" && POLICY_EVENTS.contains(&event_name) {
         return policy_change(e, d, event_name, detail_type);
+    }
+    if event_source == "ecr.amazonaws.com" && REGISTRY_EVENTS.contains(&event_name) {
+        return registry_change(e, d, event_name, detail_type);
     }
     skip(format!(
         "{} from {} is not a repository creation, a denied pull or a policy change",
@@ -233,6 +266,52 @@ fn policy_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) 
             target,
         },
         Err(reason) => invalid(Trigger::PolicyChanged, reason),
+    }
+}
+
+fn registry_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) -> Classified {
+    if detail_type != API_CALL {
+        return skip(format!(
+            "{event_name} as {detail_type:?} is not an API call"
+        ));
+    }
+    if let Some(code) = &d.error_code {
+        return skip(format!(
+            "{event_name} failed with {}: nothing changed",
+            shown(code)
+        ));
+    }
+    match registry_of(e, d) {
+        Ok((registry_id, region)) => Classified::RegistryChanged {
+            registry_id,
+            region,
+            changed_by: changed_by(d),
+        },
+        Err(reason) => invalid(Trigger::RegistryChanged, reason),
+    }
+}
+
+/// ECR's own events: a successful push, or a pull-through-cache pull (whatever became of it,
+/// the repository may exist now).
+fn native(e: &Envelope, detail_type: &str) -> Classified {
+    let trigger = if detail_type == IMAGE_ACTION {
+        let d = e.detail.as_ref();
+        let action = d.and_then(|d| d.action_type.as_deref()).unwrap_or_default();
+        let result = d.and_then(|d| d.result.as_deref()).unwrap_or_default();
+        if action != "PUSH" || result != "SUCCESS" {
+            return skip(format!(
+                "ECR Image Action {} with result {}: not a successful push",
+                shown(action),
+                shown(result)
+            ));
+        }
+        Trigger::ImagePushed
+    } else {
+        Trigger::PullThroughCache
+    };
+    match native_target(e) {
+        Ok(target) => Classified::Native { trigger, target },
+        Err(reason) => invalid(trigger, reason),
     }
 }
 

@@ -53,6 +53,18 @@ impl Remediator {
                     .scheduled(new(Trigger::Scheduled, Status::Skipped), schedule, deadline)
                     .await)
             }
+            Classified::RegistryChanged {
+                registry_id,
+                region,
+                changed_by,
+            } => {
+                let out = new(Trigger::RegistryChanged, Status::Skipped);
+                if self.self_role.is_some() && *changed_by == self.self_role {
+                    return Ok(out.because("the function's own write: nothing to check"));
+                }
+                return self.registry_changed(out, registry_id, region).await;
+            }
+            Classified::Native { trigger, target } => (*trigger, target, None),
             Classified::RepositoryCreated(t) => (Trigger::RepositoryCreated, t, None),
             Classified::PullDenied { target, caller } => {
                 (Trigger::PullDenied, target, Some(caller))
@@ -153,6 +165,43 @@ impl Remediator {
             }
             .because(format!("the sweep could not list the registry: {e}")),
         }
+    }
+
+    /// Someone changed the registry policy or a creation template: converge them all (one read
+    /// each, a write only where something changes).
+    async fn registry_changed(
+        &self,
+        out: Outcome,
+        registry_id: &str,
+        region: &str,
+    ) -> Result<Outcome, RetryableError> {
+        if registry_id != self.registry_id || region != self.region {
+            return Ok(out.because(format!(
+                "the event concerns registry {registry_id} in {region}; this function manages \
+                 registry {} in {}",
+                self.registry_id, self.region
+            )));
+        }
+        let documents = self.converge_registry(None).await;
+        let out = Outcome {
+            outcome: crate::outcome::overall(&documents),
+            ..out
+        };
+        if let Some(d) = documents.iter().find(|d| d.retryable) {
+            let reason = format!(
+                "{}: {} (retryable)",
+                d.document,
+                d.reason.clone().unwrap_or_default()
+            );
+            return Err(RetryableError {
+                outcome: Box::new(Outcome {
+                    documents,
+                    ..out.because(reason)
+                }),
+                source: None,
+            });
+        }
+        Ok(Outcome { documents, ..out })
     }
 
     /// Says why an event about another registry or region is not ours.

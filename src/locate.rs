@@ -156,6 +156,74 @@ pub fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
     })
 }
 
+/// The repository a native ECR event concerns: `detail.repository-name` and the repository ARN
+/// in `resources` must agree; the registry and region are the envelope's (or the ARN's).
+pub fn native_target(e: &Envelope) -> Result<Target, String> {
+    let d = e.detail.as_ref();
+    let name = text(
+        "detail.repository-name",
+        d.and_then(|d| d.native_repository_name.as_ref()),
+    )?;
+    let arns: Vec<_> = e
+        .resources
+        .iter()
+        .flatten()
+        .filter_map(|a| parse_repository_arn(a))
+        .collect();
+    let repository = one_of(
+        "repository name",
+        std::iter::once(name).chain(arns.iter().map(|a| Some(a.2))),
+    )?
+    .ok_or("no repository name in detail.repository-name or resources")?;
+    check_repository_name(repository)?;
+    let registry_id = one_of(
+        "registry",
+        std::iter::once(e.account.as_deref()).chain(arns.iter().map(|a| Some(a.1))),
+    )?
+    .ok_or("no account in the event")?;
+    if !is_account_id(registry_id) {
+        return Err(format!(
+            "registry ID {} is not a 12-digit account ID",
+            shown(registry_id)
+        ));
+    }
+    let region = one_of(
+        "region",
+        std::iter::once(e.region.as_deref()).chain(arns.iter().map(|a| Some(a.0))),
+    )?
+    .ok_or("no region in the event")?;
+    check_region(region)?;
+    Ok(Target {
+        registry_id: registry_id.to_string(),
+        region: region.to_string(),
+        repository: repository.to_string(),
+    })
+}
+
+/// The registry (account, region) a call on the registry's own documents concerns.
+pub fn registry_of(e: &Envelope, d: &Detail) -> Result<(String, String), String> {
+    let registry_id = d
+        .recipient_account_id
+        .as_deref()
+        .or(e.account.as_deref())
+        .filter(|a| !a.is_empty())
+        .ok_or("no account in the event")?;
+    if !is_account_id(registry_id) {
+        return Err(format!(
+            "registry ID {} is not a 12-digit account ID",
+            shown(registry_id)
+        ));
+    }
+    let region = d
+        .aws_region
+        .as_deref()
+        .or(e.region.as_deref())
+        .filter(|r| !r.is_empty())
+        .ok_or("no region in the event")?;
+    check_region(region)?;
+    Ok((registry_id.to_string(), region.to_string()))
+}
+
 pub fn check_region(region: &str) -> Result<(), String> {
     let ok = region.len() <= 32
         && region

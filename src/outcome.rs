@@ -27,6 +27,53 @@ pub enum Status {
     Swept,
 }
 
+/// What happened to one of the registry's own documents: its policy, or a creation template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReport {
+    /// `registry policy`, or `template PREFIX`.
+    pub document: String,
+    pub outcome: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The document before and after a change written or planned (`after`: `None` when it is, or
+    /// would be, deleted); for the diffs the command line shows.
+    #[serde(skip)]
+    pub before: Option<String>,
+    #[serde(skip)]
+    pub after: Option<String>,
+    /// A retry could fix the failure (throttling, 5xx).
+    #[serde(skip)]
+    pub retryable: bool,
+}
+
+impl DocumentReport {
+    pub fn new(document: impl Into<String>, outcome: Status) -> Self {
+        DocumentReport {
+            document: document.into(),
+            outcome,
+            reason: None,
+            before: None,
+            after: None,
+            retryable: false,
+        }
+    }
+
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// The outcome that stands for several documents: the worst of them.
+pub fn overall(documents: &[DocumentReport]) -> Status {
+    let has = |s: Status| documents.iter().any(|d| d.outcome == s);
+    [Status::Failed, Status::Applied, Status::Planned]
+        .into_iter()
+        .find(|s| has(*s))
+        .unwrap_or(Status::Unchanged)
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,6 +100,8 @@ pub struct SweepReport {
     pub complete: bool,
     /// At this sweep's pace, every repository is checked within this many consecutive sweeps.
     pub coverage_sweeps: Option<u64>,
+    /// The registry policy and the creation templates, converged once per sweep.
+    pub documents: Vec<DocumentReport>,
 }
 
 /// The handler's answer, and the one log line each invocation leaves.
@@ -68,6 +117,9 @@ pub struct Outcome {
     /// The counts of a scheduled sweep.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepReport>,
+    /// The registry's own documents an event about them converged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentReport>,
 }
 
 impl Outcome {
@@ -80,6 +132,7 @@ impl Outcome {
             rules: Vec::new(),
             reason: None,
             sweep: None,
+            documents: Vec::new(),
         }
     }
 

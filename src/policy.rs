@@ -18,6 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::canonical::canonical;
+use crate::ownership::Claim;
+pub use crate::ownership::{alphanumeric, Kind, Ownership, SID_BASE, STATEMENT_KINDS};
 
 /// ECR refuses larger policies.
 pub const MAX_POLICY_CHARS: usize = 10_240;
@@ -26,14 +28,7 @@ pub const MAX_POLICY_CHARS: usize = 10_240;
 /// own, or its absence: the version decides how `${...}` in someone else's statements is read.
 pub const DEFAULT_VERSION: &str = "2012-10-17";
 
-/// The start of every `Sid` the function writes.
-pub const SID_BASE: &str = "EcrPolicyRemediator";
-
-/// The kinds of statement a rule produces, as the end of their `Sid`.
-pub const STATEMENT_KINDS: &[&str] = &["Principals", "Org", "OrgPaths"];
-
-/// A statement the remediator owns. Always `Allow`; never has `Resource` (ECR rejects it in a
-/// repository policy).
+/// A statement the remediator owns. Always `Allow`; `Resource` only in a registry policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub sid: String,
@@ -41,6 +36,8 @@ pub struct Statement {
     pub actions: Vec<String>,
     /// `(operator, key, values)`, e.g. `("StringEquals", "aws:PrincipalOrgID", ["o-..."])`.
     pub condition: Option<(&'static str, &'static str, Vec<String>)>,
+    /// Repository ARNs (patterns), for a registry policy; empty for a repository policy.
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +78,9 @@ impl Serialize for Statement {
         st.serialize_field("Effect", "Allow")?;
         st.serialize_field("Principal", &self.principal)?;
         st.serialize_field("Action", &self.actions)?;
+        if !self.resources.is_empty() {
+            st.serialize_field("Resource", &self.resources)?;
+        }
         if let Some(c) = &self.condition {
             st.serialize_field("Condition", &Condition(c))?;
         }
@@ -92,105 +92,6 @@ impl Statement {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
-}
-
-/// Which statements one deployment of the function owns: those whose `Sid` is
-/// `PREFIX<rule>-<kind>`. Without a deployment name the prefix is `EcrPolicyRemediator-`; with
-/// one (letters and digits only) it is `EcrPolicyRemediator_<name>-`, which no other deployment's
-/// prefix starts with, so two deployments on one registry never claim each other's statements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ownership {
-    prefix: String,
-}
-
-impl Default for Ownership {
-    fn default() -> Self {
-        Ownership::new(None)
-    }
-}
-
-/// How a statement of the current policy relates to this deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Claim {
-    Owned,
-    /// The `Sid` is one of ours, the statement is not something the function writes.
-    Lookalike,
-    Foreign,
-}
-
-impl Ownership {
-    pub fn new(deployment: Option<&str>) -> Self {
-        let prefix = match deployment {
-            None => format!("{SID_BASE}-"),
-            Some(name) => format!("{SID_BASE}_{name}-"),
-        };
-        Ownership { prefix }
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// The `Sid` of the statement of `kind` that rule `rule` writes.
-    pub fn sid(&self, rule: &str, kind: &str) -> String {
-        format!("{}{rule}-{kind}", self.prefix)
-    }
-
-    fn claims_sid(&self, sid: &str) -> bool {
-        let Some(rest) = sid.strip_prefix(&self.prefix) else {
-            return false;
-        };
-        STATEMENT_KINDS.iter().any(|kind| {
-            rest.strip_suffix(kind)
-                .and_then(|r| r.strip_suffix('-'))
-                .is_some_and(|rule| {
-                    !rule.is_empty()
-                        && rule
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                })
-        })
-    }
-
-    fn claim(&self, statement: &Value) -> Claim {
-        match statement.get("Sid").and_then(Value::as_str) {
-            Some(sid) if self.claims_sid(sid) => {
-                if written_shape(statement) {
-                    Claim::Owned
-                } else {
-                    Claim::Lookalike
-                }
-            }
-            _ => Claim::Foreign,
-        }
-    }
-}
-
-/// Whether a statement has the shape the function writes: `Allow`, a `Principal` of `"*"` or
-/// `{"AWS": ...}`, `Action`, optionally `Condition`, and nothing else.
-fn written_shape(s: &Value) -> bool {
-    let Value::Object(map) = s else { return false };
-    let strings = |v: &Value| match v {
-        Value::String(_) => true,
-        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_string),
-        _ => false,
-    };
-    let keys_ok = map.keys().all(|k| {
-        matches!(
-            k.as_str(),
-            "Sid" | "Effect" | "Principal" | "Action" | "Condition"
-        )
-    });
-    let principal_ok = match map.get("Principal") {
-        Some(Value::String(s)) => s == "*",
-        Some(Value::Object(p)) => p.len() == 1 && p.get("AWS").is_some_and(strings),
-        _ => false,
-    };
-    keys_ok
-        && principal_ok
-        && map.get("Effect").and_then(Value::as_str) == Some("Allow")
-        && map.get("Action").is_some_and(strings)
-        && map.get("Condition").is_none_or(Value::is_object)
 }
 
 /// Why a policy cannot be written. The document keeps what it had in every case.
@@ -272,8 +173,19 @@ pub fn plan(
     keep: &[String],
     owner: &Ownership,
 ) -> Result<Decision, PolicyError> {
+    plan_document(current, desired, keep, owner, Kind::Repository)
+}
+
+/// [`plan`] for a document of any kind.
+pub fn plan_document(
+    current: Option<&str>,
+    desired: &[Statement],
+    keep: &[String],
+    owner: &Ownership,
+    kind: Kind,
+) -> Result<Decision, PolicyError> {
     let (version, id, existing) = match current {
-        Some(text) => parse(text, owner)?,
+        Some(text) => parse(text, owner, kind)?,
         None => (Some(DEFAULT_VERSION.to_string()), None, Vec::new()),
     };
     let lookalikes: Vec<String> = existing
@@ -299,7 +211,7 @@ pub fn plan(
             });
         }
         for element in ["Resource", "NotResource"] {
-            if s.value.get(element).is_some() {
+            if kind == Kind::Repository && s.value.get(element).is_some() {
                 return Err(PolicyError::ResourceElement {
                     sid: s.sid().to_string(),
                     element,
@@ -401,7 +313,7 @@ fn json_string(s: &str) -> String {
 
 type Parsed<'a> = (Option<String>, Option<String>, Vec<Existing<'a>>);
 
-fn parse<'a>(text: &'a str, owner: &Ownership) -> Result<Parsed<'a>, PolicyError> {
+fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>, PolicyError> {
     let unparseable = |m: String| PolicyError::Unparseable(m);
     let doc: Document = serde_json::from_str(text).map_err(|e| unparseable(e.to_string()))?;
     let raw = doc
@@ -420,7 +332,7 @@ fn parse<'a>(text: &'a str, owner: &Ownership) -> Result<Parsed<'a>, PolicyError
         if !value.is_object() {
             return Err(unparseable(format!("Statement[{i}] is not an object")));
         }
-        let claim = owner.claim(&value);
+        let claim = owner.claim(&value, kind);
         out.push(Existing { raw, value, claim });
     }
     Ok((doc.version, doc.id, out))

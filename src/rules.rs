@@ -16,8 +16,9 @@ use crate::identity::Caller;
 use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
 pub use crate::settings::SweepSettings;
 use crate::validate::{
-    check_action, check_deployment, check_iam_arn, check_org_path, check_pattern, is_account_id,
-    is_org_id, validate_rule_name,
+    check_action, check_deployment, check_iam_arn, check_org_path, check_pattern,
+    check_registry_features, check_registry_sids, is_account_id, is_org_id, validate_rule_name,
+    RegistryFeatures,
 };
 pub use crate::validate::{PULL_ACTIONS, PUSH_ACTIONS};
 
@@ -44,6 +45,13 @@ pub struct Rule {
     /// Every action the rule grants: the access level's plus the extra ones, sorted.
     pub actions: Vec<String>,
     pub create_on_denied_pull: bool,
+    /// The creation templates the rule asks for (`PULL_THROUGH_CACHE`, `REPLICATION`,
+    /// `CREATE_ON_PUSH`), sorted; empty when it asks for none.
+    pub creation_templates: Vec<String>,
+    /// Grant the principals what pull-through cache needs, in the registry policy.
+    pub pull_through_cache: bool,
+    /// Grant the rule's access in the registry policy too (scope V2 only).
+    pub registry_grant: bool,
 }
 
 /// Who a rule grants to. Every list is sorted and free of duplicates.
@@ -100,6 +108,12 @@ struct RawRule {
     actions: Vec<String>,
     #[serde(default)]
     create_on_denied_pull: bool,
+    #[serde(default)]
+    creation_templates: Vec<String>,
+    #[serde(default)]
+    pull_through_cache: bool,
+    #[serde(default)]
+    registry_grant: bool,
 }
 
 impl Config {
@@ -136,6 +150,11 @@ impl Config {
             rules.push(rule);
         }
         raw.sweep.validate("sweep")?;
+        let registry: Vec<(&str, bool)> = rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.pull_through_cache || r.registry_grant))
+            .collect();
+        check_registry_sids(&registry)?;
         Ok(Config {
             rules,
             dry_run: raw.dry_run,
@@ -221,7 +240,14 @@ impl Rule {
                  or principals.roles, and this rule names none",
             ));
         }
-        Ok(Rule {
+        let features = RegistryFeatures {
+            patterns: &raw.repositories,
+            has_exclude: !raw.exclude.is_empty(),
+            pull_through_cache: raw.pull_through_cache,
+            registry_grant: raw.registry_grant,
+        };
+        let creation_templates = check_registry_features(&features, &raw.creation_templates, at)?;
+        let rule = Rule {
             name: raw.name,
             repositories,
             exclude,
@@ -229,6 +255,13 @@ impl Rule {
             access: raw.access,
             actions: actions.into_iter().collect(),
             create_on_denied_pull: raw.create_on_denied_pull,
+            creation_templates: Vec::new(),
+            pull_through_cache: raw.pull_through_cache,
+            registry_grant: raw.registry_grant,
+        };
+        Ok(Rule {
+            creation_templates,
+            ..rule
         })
     }
 
@@ -290,11 +323,11 @@ impl Rule {
         by_account || by_arn
     }
 
-    /// The statements this rule wants in every repository it matches.
+    /// Whom the rule grants to, as statements need them: `(kind, principal, condition)`.
     ///
     /// Conditions inside one statement are ANDed, so organizations and organization paths get a
     /// statement each; account roots and IAM ARNs share one.
-    pub fn statements(&self, owner: &Ownership) -> Vec<Statement> {
+    pub fn grantees(&self) -> Vec<(&'static str, Principal, Option<Condition>)> {
         let p = &self.principals;
         let mut out = Vec::new();
         let mut arns: Vec<String> = p
@@ -306,40 +339,44 @@ impl Rule {
         arns.sort();
         arns.dedup();
         if !arns.is_empty() {
-            out.push(Statement {
-                sid: owner.sid(&self.name, "Principals"),
-                principal: Principal::Aws(arns),
-                actions: self.actions.clone(),
-                condition: None,
-            });
+            out.push(("Principals", Principal::Aws(arns), None));
         }
         if !p.organizations.is_empty() {
-            out.push(Statement {
-                sid: owner.sid(&self.name, "Org"),
-                principal: Principal::Any,
-                actions: self.actions.clone(),
-                condition: Some((
-                    "StringEquals",
-                    "aws:PrincipalOrgID",
-                    p.organizations.clone(),
-                )),
-            });
+            let condition = (
+                "StringEquals",
+                "aws:PrincipalOrgID",
+                p.organizations.clone(),
+            );
+            out.push(("Org", Principal::Any, Some(condition)));
         }
         if !p.organization_paths.is_empty() {
-            out.push(Statement {
-                sid: owner.sid(&self.name, "OrgPaths"),
-                principal: Principal::Any,
-                actions: self.actions.clone(),
-                condition: Some((
-                    "ForAnyValue:StringLike",
-                    "aws:PrincipalOrgPaths",
-                    p.organization_paths.clone(),
-                )),
-            });
+            let key = ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths");
+            out.push((
+                "OrgPaths",
+                Principal::Any,
+                Some((key.0, key.1, p.organization_paths.clone())),
+            ));
         }
         out
     }
+
+    /// The statements this rule wants in every repository it matches.
+    pub fn statements(&self, owner: &Ownership) -> Vec<Statement> {
+        self.grantees()
+            .into_iter()
+            .map(|(kind, principal, condition)| Statement {
+                sid: owner.sid(&self.name, kind),
+                principal,
+                actions: self.actions.clone(),
+                condition,
+                resources: Vec::new(),
+            })
+            .collect()
+    }
 }
+
+/// A statement's condition: `(operator, key, values)`.
+pub type Condition = (&'static str, &'static str, Vec<String>);
 
 /// The statements every matching rule wants, sorted by `Sid`.
 pub fn desired_statements<'a>(

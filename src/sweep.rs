@@ -22,7 +22,7 @@ use tracing::{info, warn};
 use crate::converge::{Pacer, Remediator};
 use crate::coverage;
 use crate::ecr::EcrError;
-use crate::outcome::{Status, SweepReport};
+use crate::outcome::{DocumentReport, Status, SweepReport};
 use crate::policy::Change;
 use crate::settings::SweepSettings;
 
@@ -86,6 +86,8 @@ pub trait SweepObserver: Sync {
     /// The number of repositories this sweep will take on, once known.
     fn started(&self, _total: usize) {}
     fn repository(&self, _result: &RepositoryResult) {}
+    /// The registry policy or a creation template, converged.
+    fn document(&self, _result: &DocumentReport) {}
 }
 
 /// Watches nothing.
@@ -175,9 +177,27 @@ impl Remediator {
         let listing = stops.bounded(self.list(&pacer)).await.ok_or_else(|| {
             EcrError::Timeout("the registry's listing did not finish before the deadline".into())
         })??;
-        Ok(self
+        let documents = stops
+            .bounded(self.converge_registry(Some(&pacer)))
+            .await
+            .unwrap_or_else(|| {
+                vec![DocumentReport::new("registry documents", Status::Skipped)
+                    .because("not reached before the deadline; the next sweep does them")]
+            });
+        for d in &documents {
+            if d.outcome == Status::Failed {
+                let reason = d.reason.as_deref().unwrap_or_default();
+                warn!(document = %d.document, reason, "registry document swept");
+            }
+            observer.document(d);
+        }
+        let report = self
             .sweep_listing(&listing, options, &pacer, observer)
-            .await)
+            .await;
+        Ok(SweepReport {
+            documents,
+            ..report
+        })
     }
 
     /// Sweeps the repositories of an earlier listing.

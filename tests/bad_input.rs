@@ -246,7 +246,11 @@ async fn malformed_and_hostile_events_end_with_a_reason_and_no_ecr_call() {
     let events = hostile_events();
     for (what, event) in &events[..4] {
         let out = r.handle(event, None).await.unwrap();
-        assert_eq!(out.outcome, Status::Failed, "{what} is not an event: {out:?}");
+        assert_eq!(
+            out.outcome,
+            Status::Failed,
+            "{what} is not an event: {out:?}"
+        );
     }
     assert!(events.len() >= 30);
     for (what, event) in &events {

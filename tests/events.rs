@@ -135,6 +135,54 @@ const EXPECTED: &[(&str, Trigger, Option<&str>, &str)] = &[
         None,
         "skip",
     ),
+    (
+        "registry-policy-changed.json",
+        Trigger::RegistryChanged,
+        None,
+        "registry",
+    ),
+    (
+        "registry-policy-deleted.json",
+        Trigger::RegistryChanged,
+        None,
+        "registry",
+    ),
+    (
+        "template-updated.json",
+        Trigger::RegistryChanged,
+        None,
+        "registry",
+    ),
+    (
+        "template-deleted.json",
+        Trigger::RegistryChanged,
+        None,
+        "registry",
+    ),
+    (
+        "template-created-by-the-function.json",
+        Trigger::RegistryChanged,
+        None,
+        "registry",
+    ),
+    (
+        "native-image-pushed.json",
+        Trigger::ImagePushed,
+        Some("team-a/payments-api"),
+        "act",
+    ),
+    (
+        "native-pull-through-cache.json",
+        Trigger::PullThroughCache,
+        Some("registry.k8s.io/pause"),
+        "act",
+    ),
+    (
+        "skip-native-image-deleted.json",
+        Trigger::Unrecognized,
+        None,
+        "skip",
+    ),
 ];
 
 fn summary(event: &Event) -> (Trigger, Option<&str>, &'static str) {
@@ -149,6 +197,8 @@ fn summary(event: &Event) -> (Trigger, Option<&str>, &'static str) {
             (Trigger::PolicyChanged, Some(&target.repository), "act")
         }
         Classified::Scheduled(_) => (Trigger::Scheduled, None, "sweep"),
+        Classified::RegistryChanged { .. } => (Trigger::RegistryChanged, None, "registry"),
+        Classified::Native { trigger, target } => (*trigger, Some(&target.repository), "act"),
         Classified::Skip { trigger, .. } => (*trigger, None, "skip"),
         Classified::Invalid { trigger, .. } => (*trigger, None, "invalid"),
     }
@@ -262,4 +312,50 @@ fn a_scheduled_event_carries_its_time_account_and_region() {
     assert_eq!(s.account.as_deref(), Some("111111111111"));
     assert_eq!(s.region.as_deref(), Some("us-east-1"));
     assert_eq!(s.time, Some(1_741_089_600));
+}
+
+#[test]
+fn native_events_name_the_repository_with_hyphens_and_must_agree_with_their_arn() {
+    let mut event = load_event("native-pull-through-cache.json");
+    let Classified::Native { target, .. } = Event::classify(&event).classified else {
+        panic!("not a native event")
+    };
+    assert_eq!(
+        (target.registry_id.as_str(), target.region.as_str()),
+        ("111111111111", "us-east-1")
+    );
+    event["detail"]["repository-name"] = "registry.k8s.io/other".into();
+    assert!(matches!(
+        Event::classify(&event).classified,
+        Classified::Invalid {
+            trigger: Trigger::PullThroughCache,
+            ..
+        }
+    ));
+    let mut push = load_event("native-image-pushed.json");
+    push["detail"]["result"] = "FAILURE".into();
+    assert!(matches!(
+        Event::classify(&push).classified,
+        Classified::Skip { .. }
+    ));
+}
+
+#[test]
+fn a_registry_change_names_its_registry_and_who_made_it() {
+    let Classified::RegistryChanged {
+        registry_id,
+        region,
+        changed_by,
+    } = Event::classify(&load_event("template-created-by-the-function.json")).classified
+    else {
+        panic!("not a registry change")
+    };
+    assert_eq!(
+        (registry_id.as_str(), region.as_str()),
+        ("111111111111", "us-east-1")
+    );
+    assert_eq!(
+        changed_by.as_deref(),
+        Some("arn:aws:iam::111111111111:role/ecr-xacct-grant-role")
+    );
 }

@@ -350,7 +350,18 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
                 RepositoryPolicyNotFoundException::builder().build(),
             )
         });
-    let r = remediator(client!(&list, &throttled, &other, &unmatched, &set));
+    // The registry's own documents: one read each, nothing there, nothing wanted.
+    let registry = mock!(Client::get_registry_policy).then_error(|| {
+        aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError::RegistryPolicyNotFoundException(
+            aws_sdk_ecr::types::error::RegistryPolicyNotFoundException::builder().build(),
+        )
+    });
+    let templates = mock!(Client::describe_repository_creation_templates).then_output(|| {
+        aws_sdk_ecr::operation::describe_repository_creation_templates::DescribeRepositoryCreationTemplatesOutput::builder().build()
+    });
+    let r = remediator(client!(
+        &list, &throttled, &other, &unmatched, &set, &registry, &templates
+    ));
     let opts = SweepOptions {
         requests_per_second: 1000.0,
         ..SweepOptions::from(&r.config().sweep)

@@ -199,7 +199,18 @@ async fn one_sweep_makes_every_repository_right_and_takes_back_what_no_rule_give
             not_reached: 0,
             complete: true,
             coverage_sweeps: Some(1),
+            documents: report.documents.clone(),
         }
+    );
+    let documents: Vec<_> = report
+        .documents
+        .iter()
+        .map(|d| (d.document.as_str(), d.outcome))
+        .collect();
+    assert_eq!(
+        documents,
+        [("registry policy", Status::Unchanged)],
+        "these rules ask nothing of the registry"
     );
     assert!(
         report.failed_repositories[0].starts_with("svc/huge: "),
@@ -219,9 +230,12 @@ async fn one_sweep_makes_every_repository_right_and_takes_back_what_no_rule_give
     assert_eq!(recorder.count("GetRepositoryPolicy"), 541);
     assert_eq!(recorder.count("SetRepositoryPolicy"), 350);
     assert_eq!(recorder.count("DeleteRepositoryPolicy"), 10);
+    // The registry's own documents: one read each per sweep, nothing to write for these rules.
+    assert_eq!(recorder.count("GetRegistryPolicy"), 1);
+    assert_eq!(recorder.count("DescribeRepositoryCreationTemplates"), 1);
     assert_eq!(
         recorder.total(),
-        1 + 541 + 350 + 10,
+        1 + 541 + 350 + 10 + 2,
         "{:?}",
         recorder.by_operation()
     );

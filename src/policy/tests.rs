@@ -13,6 +13,7 @@ fn ours(name: &str, arns: &[&str]) -> Statement {
             "ecr:GetDownloadUrlForLayer".into(),
         ],
         condition: None,
+        resources: Vec::new(),
     }
 }
 
@@ -26,6 +27,7 @@ fn org(name: &str) -> Statement {
             "aws:PrincipalOrgID",
             vec!["o-a1b2c3d4e5".into()],
         )),
+        resources: Vec::new(),
     }
 }
 
@@ -369,5 +371,71 @@ fn a_resource_element_is_never_written() {
             sid: "Bad".into(),
             element: "Resource"
         })
+    );
+}
+
+fn registry_grant(owner: &Ownership) -> Statement {
+    Statement {
+        sid: owner.registry_sid("k8s-mirror", "PullThroughCache", "Principals"),
+        resources: vec!["arn:aws:ecr:us-east-1:111111111111:repository/registry.k8s.io/*".into()],
+        ..ours("k8s", &[ROOT])
+    }
+}
+
+#[test]
+fn registry_sids_are_letters_and_digits_and_never_start_another_deployments() {
+    let plain = Ownership::default();
+    let blue = Ownership::new(Some("blue"));
+    let blue2 = Ownership::new(Some("blueR"));
+    let sid = plain.registry_sid("k8s-mirror", "PullThroughCache", "Principals");
+    assert_eq!(
+        sid,
+        "EcrPolicyRemediatorD00Rk8smirrorPullThroughCachePrincipals"
+    );
+    assert!(sid.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let b = blue.registry_sid("x", "Grant", "Org");
+    let b2 = blue2.registry_sid("x", "Grant", "Org");
+    assert!(!b2.starts_with(&blue.registry_sid("", "", "")), "{b2}");
+    assert!(!b.starts_with(&plain.registry_sid("", "", "")), "{b}");
+}
+
+#[test]
+fn a_registry_policy_keeps_foreign_statements_with_their_resources_and_owns_only_its_own() {
+    let owner = Ownership::default();
+    let replication = r#"{"Sid":"ReplicationAccessCrossAccount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":["ecr:CreateRepository","ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:111111111111:repository/*"}"#;
+    let current = format!(r#"{{"Version":"2012-10-17","Statement":[{replication}]}}"#);
+    let want = [registry_grant(&owner)];
+    let d = plan_document(Some(&current), &want, &[], &owner, Kind::Registry).unwrap();
+    let text = match d.plan {
+        Plan::Write { text, .. } => text,
+        other => panic!("{other:?}"),
+    };
+    assert!(text.contains(replication), "byte for byte: {text}");
+    assert!(text.contains(
+        r#""Resource":["arn:aws:ecr:us-east-1:111111111111:repository/registry.k8s.io/*"]"#
+    ));
+    assert_eq!(
+        plan_document(Some(&text), &want, &[], &owner, Kind::Registry)
+            .unwrap()
+            .plan,
+        Plan::Unchanged
+    );
+    match plan_document(Some(&text), &[], &[], &owner, Kind::Registry)
+        .unwrap()
+        .plan
+    {
+        Plan::Write { text, change } => {
+            assert_eq!(text, current, "only the foreign statement is left");
+            assert_eq!(change.removed.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A repository-policy Sid in a registry policy is not the function's there.
+    let mixed = format!(r#"{{"Statement":[{}]}}"#, ours("k8s", &[ROOT]).to_json());
+    assert_eq!(
+        plan_document(Some(&mixed), &[], &[], &owner, Kind::Registry)
+            .unwrap()
+            .plan,
+        Plan::Unchanged
     );
 }

@@ -408,3 +408,63 @@ fn refuses_empty_rules_and_non_json() {
     assert!(err.to_string().starts_with("rules:"), "{err}");
     assert!(Config::from_json("rules: []").is_err());
 }
+
+#[test]
+fn creation_templates_need_whole_namespaces_and_no_exclusions() {
+    let ok = config(
+        r#"{"name":"r","repositories":["registry.k8s.io/*","*"],"principals":{"accounts":["222222222222"]},"creationTemplates":["REPLICATION","PULL_THROUGH_CACHE","REPLICATION"]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ok.rules[0].creation_templates,
+        ["PULL_THROUGH_CACHE", "REPLICATION"]
+    );
+    for (rule, path, why) in [
+        (
+            r#""repositories":["team-a/api-*"]"#,
+            "rules[0].repositories[0]",
+            "namespace",
+        ),
+        (
+            r#""repositories":["team-a/api"]"#,
+            "rules[0].repositories[0]",
+            "namespace",
+        ),
+        (
+            r#""repositories":["team-a/*"],"exclude":["team-a/x"]"#,
+            "rules[0].creationTemplates",
+            "excluded",
+        ),
+    ] {
+        let (p, msg) = error_of(&format!(
+            r#"{{"name":"r",{rule},"principals":{{"accounts":["222222222222"]}},"creationTemplates":["PULL_THROUGH_CACHE"]}}"#
+        ));
+        assert_eq!(p, path, "{rule}");
+        assert!(msg.contains(why), "{rule}: {msg}");
+    }
+    let (p, _) = error_of(
+        r#"{"name":"r","repositories":["a/*"],"principals":{"accounts":["222222222222"]},"creationTemplates":["ON_PULL"]}"#,
+    );
+    assert_eq!(p, "rules[0].creationTemplates[0]");
+}
+
+#[test]
+fn registry_statements_refuse_exclusions_and_sids_that_collide() {
+    for key in ["registryGrant", "pullThroughCache"] {
+        let (p, msg) = error_of(&format!(
+            r#"{{"name":"r","repositories":["a/*"],"exclude":["a/b"],"principals":{{"accounts":["222222222222"]}},"{key}":true}}"#
+        ));
+        assert_eq!(p, format!("rules[0].{key}"));
+        assert!(msg.contains("exclusions"), "{msg}");
+    }
+    let err = Config::from_json(
+        r#"{"rules":[
+          {"name":"team-a","repositories":["a/*"],"principals":{"accounts":["222222222222"]},"pullThroughCache":true},
+          {"name":"team_a","repositories":["b/*"],"principals":{"accounts":["222222222222"]},"registryGrant":true}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Invalid { path, .. } if path == "rules[1].name"),
+        "{err}"
+    );
+}

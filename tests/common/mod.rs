@@ -57,12 +57,13 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto through `scripts/moto_ext.py`: moto's server with the ECR operations it lacks.
     pub fn start() -> Moto {
-        Self::spawn(Command::new(moto_server_path()))
+        Self::with_faults("{}")
     }
 
-    /// moto through `scripts/moto_ext.py`, with `faults` (its `MOTO_EXT_FAULTS`) injected into
-    /// the ECR operations they name.
+    /// [`Moto::start`], with `faults` (the launcher's `MOTO_EXT_FAULTS`) injected into the ECR
+    /// operations they name.
     pub fn with_faults(faults: &str) -> Moto {
         let python = moto_server_path().with_file_name("python");
         let mut cmd = Command::new(python);

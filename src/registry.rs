@@ -1,0 +1,117 @@
+//! What the rules want in the registry policy: the pull-through-cache prerequisites of rules with
+//! `pullThroughCache`, and the registry-level grants of rules with `registryGrant`. Pure: the
+//! caller says which registry, and whether its policy scope can hold a grant.
+
+use crate::policy::{Ownership, Statement};
+use crate::rules::{Config, Rule};
+
+/// What a principal needs in the registry policy to make pull-through cache create a repository
+/// and fetch its image on the first pull.
+pub const PULL_THROUGH_CACHE_ACTIONS: &[&str] =
+    &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"];
+
+/// The registry statements the rules want, and the rules whose registry grant cannot be written
+/// because the registry's policy scope is V1.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryWant {
+    pub statements: Vec<Statement>,
+    pub unwritable_grants: Vec<String>,
+}
+
+/// `repository_arn` is `arn:PARTITION:ecr:REGION:ACCOUNT:repository`; `scope_v2` whether the
+/// registry policy may hold image actions.
+pub fn registry_statements(config: &Config, repository_arn: &str, scope_v2: bool) -> RegistryWant {
+    let owner = &config.ownership;
+    let mut want = RegistryWant::default();
+    for rule in &config.rules {
+        let resources: Vec<String> = rule
+            .repository_patterns()
+            .map(|p| format!("{repository_arn}/{p}"))
+            .collect();
+        if rule.pull_through_cache {
+            let actions = PULL_THROUGH_CACHE_ACTIONS
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            want.statements.extend(statements(
+                rule,
+                owner,
+                "PullThroughCache",
+                actions,
+                &resources,
+            ));
+        }
+        if rule.registry_grant {
+            if scope_v2 {
+                let actions = rule.actions.clone();
+                want.statements
+                    .extend(statements(rule, owner, "Grant", actions, &resources));
+            } else {
+                want.unwritable_grants.push(rule.name.clone());
+            }
+        }
+    }
+    want.statements.sort_by(|a, b| a.sid.cmp(&b.sid));
+    want
+}
+
+fn statements(
+    rule: &Rule,
+    owner: &Ownership,
+    purpose: &str,
+    actions: Vec<String>,
+    resources: &[String],
+) -> Vec<Statement> {
+    rule.grantees()
+        .into_iter()
+        .map(|(kind, principal, condition)| Statement {
+            sid: owner.registry_sid(&rule.name, purpose, kind),
+            principal,
+            actions: actions.clone(),
+            condition,
+            resources: resources.to_vec(),
+        })
+        .collect()
+}
+
+/// The Sids of the registry grants of `rules`: kept as they are while the scope cannot hold them.
+pub fn grant_sids(config: &Config, rules: &[String]) -> Vec<String> {
+    config
+        .rules
+        .iter()
+        .filter(|r| rules.contains(&r.name))
+        .flat_map(|r| {
+            r.grantees()
+                .into_iter()
+                .map(|(kind, _, _)| config.ownership.registry_sid(&r.name, "Grant", kind))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `pattern` can match a repository under the namespace `prefix` (`ROOT`: any): its
+/// literal start and `prefix/` must agree as far as both go.
+pub fn may_match_under(pattern: &str, prefix: &str) -> bool {
+    if prefix == "ROOT" {
+        return true;
+    }
+    let under = format!("{prefix}/");
+    let literal: &str = pattern.split(['*', '?']).next().unwrap_or_default();
+    if !pattern.contains(['*', '?']) {
+        return pattern.starts_with(&under);
+    }
+    literal.starts_with(&under) || under.starts_with(literal)
+}
+
+/// Whether `pattern` matches every repository under the namespace `prefix`.
+pub fn covers(pattern: &str, prefix: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix("/*") {
+        Some(q) if !q.contains(['*', '?']) => {
+            prefix != "ROOT" && (prefix == q || prefix.starts_with(&format!("{q}/")))
+        }
+        _ => false,
+    }
+}
