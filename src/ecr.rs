@@ -6,6 +6,7 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;
 use aws_sdk_ecr::operation::delete_repository_policy::DeleteRepositoryPolicyError;
 use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
+use aws_sdk_ecr::operation::set_repository_policy::SetRepositoryPolicyError;
 use aws_sdk_ecr::Client;
 
 /// A failed ECR call.
@@ -206,7 +207,12 @@ impl Ecr {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(SetRepositoryPolicyError::RepositoryNotFoundException(_))
+                ) =>
+            {
                 Err(EcrError::RepositoryNotFound(repository.to_string()))
             }
             Err(e) => Err(EcrError::from_sdk("SetRepositoryPolicy", e)),

@@ -1,7 +1,9 @@
 //! The ECR calls on the registry's own documents: its policy, its policy scope, its
 //! pull-through-cache rules and its repository creation templates.
 
-use aws_sdk_ecr::error::ProvideErrorMetadata;
+use aws_sdk_ecr::operation::delete_registry_policy::DeleteRegistryPolicyError;
+use aws_sdk_ecr::operation::delete_repository_creation_template::DeleteRepositoryCreationTemplateError;
+use aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError;
 use aws_sdk_ecr::types::RctAppliedFor;
 
 use crate::ecr::{Ecr, EcrError};
@@ -22,7 +24,14 @@ impl Ecr {
     pub async fn get_registry_policy(&self) -> Result<Option<String>, EcrError> {
         match self.client.get_registry_policy().send().await {
             Ok(out) => Ok(out.policy_text().map(str::to_string)),
-            Err(e) if e.code() == Some("RegistryPolicyNotFoundException") => Ok(None),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetRegistryPolicyError::RegistryPolicyNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(EcrError::from_sdk("GetRegistryPolicy", e)),
         }
     }
@@ -40,7 +49,16 @@ impl Ecr {
     pub async fn delete_registry_policy(&self) -> Result<(), EcrError> {
         match self.client.delete_registry_policy().send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("RegistryPolicyNotFoundException") => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteRegistryPolicyError::RegistryPolicyNotFoundException(
+                        _
+                    ))
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(EcrError::from_sdk("DeleteRegistryPolicy", e)),
         }
     }
@@ -163,7 +181,14 @@ impl Ecr {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("TemplateNotFoundException") => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteRepositoryCreationTemplateError::TemplateNotFoundException(_))
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(EcrError::from_sdk("DeleteRepositoryCreationTemplate", e)),
         }
     }

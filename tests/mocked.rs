@@ -423,3 +423,50 @@ async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
     assert_eq!(listing.matching, 3);
     assert_eq!((p1.num_calls(), p2.num_calls(), p3.num_calls()), (1, 1, 1));
 }
+
+#[tokio::test]
+async fn a_throttled_registry_policy_write_is_retried_by_lambda_and_nothing_else_is_written() {
+    use aws_sdk_ecr::operation::describe_pull_through_cache_rules::DescribePullThroughCacheRulesOutput;
+    use aws_sdk_ecr::operation::describe_repository_creation_templates::DescribeRepositoryCreationTemplatesOutput;
+    use aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError;
+    use aws_sdk_ecr::types::error::RegistryPolicyNotFoundException;
+
+    const PTC: &str = r#"{"rules":[{"name":"k8s","repositories":["registry.k8s.io/*"],
+      "principals":{"accounts":["222222222222"]},"pullThroughCache":true}]}"#;
+    let get = mock!(Client::get_registry_policy).then_error(|| {
+        GetRegistryPolicyError::RegistryPolicyNotFoundException(
+            RegistryPolicyNotFoundException::builder().build(),
+        )
+    });
+    let put = mock!(Client::put_registry_policy)
+        .match_requests(|r| {
+            r.policy_text().is_some_and(|t| {
+                t.contains("EcrPolicyRemediatorD00Rk8sPullThroughCachePrincipals")
+                    && t.contains("arn:aws:ecr:us-east-1:111111111111:repository/registry.k8s.io/*")
+            })
+        })
+        .then_http_response(|| error_response(400, "ThrottlingException", "Rate exceeded"));
+    let rules = mock!(Client::describe_pull_through_cache_rules)
+        .then_output(|| DescribePullThroughCacheRulesOutput::builder().build());
+    let templates = mock!(Client::describe_repository_creation_templates)
+        .then_output(|| DescribeRepositoryCreationTemplatesOutput::builder().build());
+    let r = Remediator::new(
+        Config::from_json(PTC).unwrap(),
+        Ecr::new(client!(&get, &put, &rules, &templates)),
+        "111111111111".into(),
+        "us-east-1".into(),
+    );
+    let err = r
+        .handle(&event("registry-policy-changed.json"), None)
+        .await
+        .expect_err("throttling is for Lambda to retry");
+    assert!(err.to_string().contains("registry policy"), "{err}");
+    assert_eq!(
+        err.outcome.documents.len(),
+        1,
+        "{:?}",
+        err.outcome.documents
+    );
+    assert_eq!((get.num_calls(), put.num_calls()), (1, 1));
+    assert_eq!(templates.num_calls(), 1);
+}
