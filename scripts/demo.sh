@@ -23,6 +23,13 @@ ecr = boto3.client("ecr")
 if action == "delete":
     ecr.delete_repository_policy(repositoryName=repo)
     print(f"   (someone deletes the policy of {repo})")
+elif action == "registry-delete":
+    ecr.delete_registry_policy()
+    print("   (someone deletes the registry policy)")
+elif action == "template-edit":
+    ecr.update_repository_creation_template(prefix=repo, appliedFor=["REPLICATION"],
+                                            repositoryPolicy='{"Version":"2012-10-17","Statement":[]}')
+    print(f"   (someone empties the policy of template {repo} and changes what it applies for)")
 else:
     ecr.set_repository_policy(repositoryName=repo, policyText=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "PlatformBreakGlass", "Effect": "Allow",
@@ -44,19 +51,38 @@ trap cleanup EXIT INT TERM
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 
-echo "==> moto (ECR emulator, registry 111111111111) on 127.0.0.1:$MOTO_PORT"
-MOTO_ACCOUNT_ID=111111111111 .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+echo "==> moto (ECR emulator, registry 111111111111) on 127.0.0.1:$MOTO_PORT, with the ECR operations it lacks"
+MOTO_ACCOUNT_ID=111111111111 "$PY" scripts/moto_ext.py -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
 pids+=($!)
 wait_port "$MOTO_PORT" 60
+"$PY" - <<'PY'
+import boto3
+ecr = boto3.client("ecr")
+for prefix, upstream in [("registry.k8s.io", "registry.k8s.io"), ("ecr-public", "public.ecr.aws")]:
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream)
+    print(f"   pull-through-cache rule {prefix} -> {upstream}")
+PY
+
+echo "==> before any repository exists: what the rules imply for the registry (plan --registry)"
+cargo run --quiet -- plan --config events/config.json --registry 2>>"$LOGS/cli.log" | sed 's/^/   /'
+echo "==> reconcile puts the registry policy and the creation templates in place"
+cargo run --quiet -- reconcile --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
 
 echo "==> the registry before: six repositories, one with a statement of its own"
 "$PY" - <<'PY'
 import boto3, json
 ecr = boto3.client("ecr")
 # team-a/legacy-api predates the function: no event will ever name it; the sweep finds it.
-for name in ["team-a/payments-api", "registry.k8s.io/pause", "team-a/billing-worker", "team-a/ledger", "scratch/experiment", "team-a/legacy-api"]:
+for name in ["team-a/payments-api", "team-a/billing-worker", "team-a/ledger", "scratch/experiment", "team-a/legacy-api"]:
     ecr.create_repository(repositoryName=name)
     print("   created", name)
+# Pull-through cache creates registry.k8s.io/pause on the first pull, from the template: the
+# repository has its policy from its first moment (moto has no pull-through cache; this is what
+# ECR does with the template).
+template = ecr.describe_repository_creation_templates(prefixes=["registry.k8s.io"])["repositoryCreationTemplates"][0]
+ecr.create_repository(repositoryName="registry.k8s.io/pause")
+ecr.set_repository_policy(repositoryName="registry.k8s.io/pause", policyText=template["repositoryPolicy"])
+print("   pull-through cache created registry.k8s.io/pause from template registry.k8s.io: its policy is there already")
 ecr.set_repository_policy(repositoryName="team-a/payments-api", policyText=json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Sid": "PlatformBreakGlass", "Effect": "Allow",
@@ -78,6 +104,8 @@ for event in events/*.json; do
   case "$event" in
     */policy-changed-statement-removed.json) drift "set" "team-a/payments-api" ;;
     */policy-changed-deleted.json) drift "delete" "team-a/ledger" ;;
+    */registry-policy-deleted.json) drift "registry-delete" "-" ;;
+    */template-updated.json) drift "template-edit" "registry.k8s.io" ;;
   esac
   out=$(cargo lambda invoke ecr-policy-remediator --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
         --data-file "$event" --output-format json 2>&1) || true
@@ -99,17 +127,17 @@ PY
 echo "==> warnings the function logged (denied pulls from callers no rule names):"
 grep '"level":"WARN"' "$LOGS/watch.log" | grep -v AWS_LAMBDA_MAX_CONCURRENCY | sed 's/^/   /' || echo "   none"
 
-echo "==> a rule is taken away: team-a-ci (push for arn:aws:iam::444444444444:role/ci-deployer) leaves the rules"
-"$PY" - "$LOGS/config-without-ci.json" <<'PY'
+echo "==> two rules are taken away: k8s-mirror (templates, registry policy, pull-through cache) and team-a-ci"
+"$PY" - "$LOGS/config-smaller.json" <<'PY'
 import json, sys
 config = json.load(open("events/config.json"))
-config["rules"] = [r for r in config["rules"] if r["name"] != "team-a-ci"]
+config["rules"] = [r for r in config["rules"] if r["name"] not in ("k8s-mirror", "team-a-ci")]
 json.dump(config, open(sys.argv[1], "w"), indent=2)
 PY
-echo "   reconcile --dry-run: the diff of every grant it would take back"
-cargo run --quiet -- reconcile --config "$LOGS/config-without-ci.json" --dry-run 2>>"$LOGS/reconcile.log" | sed 's/^/   /'
+echo "   reconcile --dry-run: the diff of every grant it would take back, in all three kinds of document"
+cargo run --quiet -- reconcile --config "$LOGS/config-smaller.json" --dry-run 2>>"$LOGS/cli.log" | sed 's/^/   /'
 echo "   reconcile: and now for real"
-cargo run --quiet -- reconcile --config "$LOGS/config-without-ci.json" 2>>"$LOGS/reconcile.log" | sed 's/^/   /'
+cargo run --quiet -- reconcile --config "$LOGS/config-smaller.json" 2>>"$LOGS/cli.log" | sed 's/^/   /'
 "$PY" - <<'PY'
 import boto3, json
 ecr = boto3.client("ecr")
@@ -118,5 +146,12 @@ sids = [s.get("Sid") for s in json.loads(text)["Statement"]]
 print("   team-a/payments-api now holds:", ", ".join(sids))
 assert "EcrPolicyRemediator-team-a-ci-Principals" not in sids, "the CI grant is gone"
 assert "PlatformBreakGlass" in sids, "the foreign statement stays"
+templates = ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]
+print("   creation templates left:", [t["prefix"] for t in templates] or "none")
+assert not templates, "the function's templates are gone with their rule"
+try:
+    ecr.get_registry_policy()
+    raise SystemExit("the registry policy should be gone: it held only the function's statements")
+except ecr.exceptions.RegistryPolicyNotFoundException:
+    print("   registry policy: deleted, nothing was left in it")
 PY
-

@@ -17,6 +17,11 @@ if o.get("sweep"):
                        ["listed", "matching", "applied", "unchanged", "revoked", "skipped", "failed",
                         "notReached", "coverageSweeps"])
     line += "\n" + " " * 54 + "sweep: " + counts
+for d in o.get("documents") or []:
+    line += "\n" + " " * 54 + f"{d['document']}: {d['outcome']}"
+if o.get("sweep") and o["sweep"].get("documents"):
+    for d in o["sweep"]["documents"]:
+        line += "\n" + " " * 54 + f"{d['document']}: {d['outcome']}"
 if o.get("reason"):
     line += "\n" + " " * 54 + "reason: " + o["reason"]
 print(line)

@@ -40,13 +40,17 @@ pub enum Command {
         #[arg(required = true, value_name = "EVENT.json")]
         events: Vec<String>,
     },
-    /// Show which rules match each repository and how its policy would change; writes nothing.
+    /// Show which rules match each repository and how its policy would change, and with
+    /// --registry how the registry policy and the creation templates would; writes nothing.
     Plan {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Also show the registry policy and the creation templates the rules imply.
+        #[arg(long)]
+        registry: bool,
         /// Repository names.
-        #[arg(required = true, value_name = "REPOSITORY")]
+        #[arg(required_unless_present = "registry", value_name = "REPOSITORY")]
         repositories: Vec<String>,
     },
     /// Sweep the whole registry now, as the scheduled sweep does but without its deadline: every
@@ -100,8 +104,9 @@ pub async fn run(command: Command) -> ExitCode {
         } => handle(config, dry_run, &events).await,
         Command::Plan {
             config,
+            registry,
             repositories,
-        } => plan(config, &repositories).await,
+        } => plan(config, registry, &repositories).await,
         Command::CheckConfig { file } => check_config(file),
         Command::Reconcile {
             config,

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::converge::Remediator;
-use crate::outcome::{Outcome, Status};
+use crate::outcome::{DocumentReport, Outcome, Status};
 use crate::policy::{pretty, Plan};
 use crate::rules::{Config, ConfigError};
 
@@ -106,14 +106,22 @@ pub(crate) async fn handle(
 
 pub(crate) async fn plan(
     config: Option<PathBuf>,
+    registry: bool,
     repositories: &[String],
 ) -> Result<ExitCode, CliError> {
-    let config = load_config(config)?;
+    let mut config = load_config(config)?;
+    config.dry_run = true;
     for name in repositories {
         crate::names::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config).await?;
     let mut failed = false;
+    if registry {
+        for d in remediator.converge_registry(None).await {
+            failed |= d.outcome == Status::Failed;
+            print_document(&d);
+        }
+    }
     for name in repositories {
         println!("== {name}");
         let report = match remediator.inspect(name, None).await {
@@ -143,6 +151,33 @@ pub(crate) async fn plan(
         }
     }
     Ok(exit(failed))
+}
+
+/// One of the registry's documents: what would change, or why it cannot.
+pub(crate) fn print_document(d: &DocumentReport) {
+    println!("== {}", d.document);
+    match d.outcome {
+        Status::Planned | Status::Applied => {
+            if d.after.is_none() && d.document == crate::documents::REGISTRY_POLICY {
+                println!("   the policy would be deleted: no statement would be left in it");
+            }
+            if d.after.is_some() || d.before.is_some() {
+                print_diff(d.before.as_deref(), d.after.as_deref());
+            }
+        }
+        Status::Unchanged => println!("   already right: nothing to write"),
+        _ => {}
+    }
+    if let Some(reason) = &d.reason {
+        println!(
+            "   {}: {reason}",
+            if d.outcome == Status::Failed {
+                "cannot"
+            } else {
+                "note"
+            }
+        );
+    }
 }
 
 /// A unified diff of a policy, pretty-printed; `None` is no policy at all.

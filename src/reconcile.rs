@@ -8,8 +8,10 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::commands::{connect, exit, load_config, print_diff, CliError, OutputFormat};
-use crate::outcome::{Status, SweepReport};
+use crate::commands::{
+    connect, exit, load_config, print_diff, print_document, CliError, OutputFormat,
+};
+use crate::outcome::{DocumentReport, Status, SweepReport};
 use crate::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 
 /// A planned change: the repository, its policy before, and after (`None`: deleted).
@@ -19,11 +21,18 @@ type Planned = (String, Option<String>, Option<String>);
 struct Progress {
     bar: ProgressBar,
     changes: Mutex<Vec<Planned>>,
+    documents: Mutex<Vec<DocumentReport>>,
 }
 
 impl SweepObserver for Progress {
     fn started(&self, total: usize) {
         self.bar.set_length(total as u64);
+    }
+
+    fn document(&self, d: &DocumentReport) {
+        if let Ok(mut documents) = self.documents.lock() {
+            documents.push(d.clone());
+        }
     }
 
     fn repository(&self, r: &RepositoryResult) {
@@ -70,6 +79,7 @@ pub(crate) async fn reconcile(
     let progress = Progress {
         bar,
         changes: Mutex::new(Vec::new()),
+        documents: Mutex::new(Vec::new()),
     };
     let report = remediator
         .sweep(&options, &progress)
@@ -87,6 +97,12 @@ pub(crate) async fn reconcile(
             println!("{outcome}");
         }
         OutputFormat::Text => {
+            // Diffs for what a dry run would change; the summary says what a real run did.
+            for d in progress.documents.into_inner().unwrap_or_default() {
+                if d.outcome == Status::Planned || d.outcome == Status::Failed {
+                    print_document(&d);
+                }
+            }
             let mut changes = progress.changes.into_inner().unwrap_or_default();
             changes.sort();
             for (name, before, after) in &changes {
@@ -99,7 +115,8 @@ pub(crate) async fn reconcile(
             print_summary(&report);
         }
     }
-    Ok(exit(report.failed > 0))
+    let documents_failed = report.documents.iter().any(|d| d.outcome == Status::Failed);
+    Ok(exit(report.failed > 0 || documents_failed))
 }
 
 fn print_summary(report: &SweepReport) {
@@ -119,5 +136,13 @@ fn print_summary(report: &SweepReport) {
     }
     for failure in &report.failed_repositories {
         println!("  failed: {failure}");
+    }
+    for d in &report.documents {
+        let outcome = serde_json::to_value(d.outcome).unwrap_or_default();
+        println!(
+            "{:<22}{:>8}",
+            d.document,
+            outcome.as_str().unwrap_or_default()
+        );
     }
 }

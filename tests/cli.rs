@@ -368,3 +368,62 @@ async fn reconcile_exits_1_when_a_repository_failed_and_2_for_a_bad_option() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn plan_registry_shows_the_templates_and_registry_statements_before_any_repository_exists() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let out = run(
+        Some(&moto),
+        &["plan", "--config", "events/config.json", "--registry"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "== registry policy",
+        "+      \"Sid\": \"EcrPolicyRemediatorD00Rk8smirrorPullThroughCachePrincipals\"",
+        "arn:aws:ecr:us-east-1:111111111111:repository/registry.k8s.io/*",
+        "== template ecr-public",
+        "== template registry.k8s.io",
+        "+      \"Sid\": \"EcrPolicyRemediator-k8s-mirror-Principals\"",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let templates = client
+        .describe_repository_creation_templates()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        templates.repository_creation_templates().is_empty(),
+        "plan writes nothing"
+    );
+    assert!(
+        client.get_registry_policy().send().await.is_err(),
+        "plan writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn reconcile_dry_run_shows_the_diff_of_all_three_kinds_of_document() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let out = run(
+        Some(&moto),
+        &["reconcile", "--config", "events/config.json", "--dry-run"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "== registry policy",
+        "== template registry.k8s.io",
+        "== team-a/payments-api",
+        "+      \"Sid\": \"EcrPolicyRemediator-team-a-ci-Principals\"",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert_eq!(policy(&client, "team-a/payments-api").await, None);
+}
