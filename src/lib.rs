@@ -9,9 +9,12 @@
 //! The decision is pure and lives in plain modules: [`event`] (over [`cloudtrail`], [`locate`]
 //! and [`names`]) reads EventBridge/CloudTrail events and says which repository they concern,
 //! [`rules`] holds the validated configuration and the statements it generates, [`policy`] merges
-//! those into a document someone else may share, [`coverage`] says where each sweep starts. The
-//! SDK adapter [`ecr`] is thin; [`converge`] is the one read-decide-write step that the event
-//! path ([`handler`]), the scheduled [`sweep`] and the command line ([`cli`]) all share.
+//! those into a document someone else may share (a repository policy, the registry policy, a
+//! creation template's policy), [`registry`] and [`templates`] say what the rules want in the
+//! registry's own documents, [`coverage`] says where each sweep starts. The SDK adapters [`ecr`]
+//! and [`ecr_registry`] are thin; [`converge`] (with [`documents`] for the registry's documents)
+//! is the one read-decide-write step that the event path ([`handler`]), the scheduled [`sweep`]
+//! and the command line ([`cli`]) all share.
 //!
 //! ## Environment variables
 //!

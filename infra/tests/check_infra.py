@@ -217,7 +217,13 @@ def expected_rule(name):
         return "pull-denied"
     if name.startswith("policy-changed-"):
         return "policy-changed"
-    return None
+    if name.startswith("registry-policy-") or name.startswith("template-"):
+        return "registry-changed"
+    if name == "native-image-pushed.json":
+        return "image-pushed"
+    if name == "native-pull-through-cache.json":
+        return "pull-through-cache"
+    return None  # skip-native-image-deleted.json: a deletion is no push
 
 
 def check_single_account(plugins, moto):
@@ -231,12 +237,16 @@ def check_single_account(plugins, moto):
     prefix = "ecr-policy-remediator"
     events = moto.client("events", REGISTRY)
     rules = {r["Name"][len(prefix) + 1:]: r for r in events.list_rules(NamePrefix=prefix)["Rules"]}
-    check("four rules: repository-created, pull-denied, policy-changed, sweep",
-          sorted(rules) == ["policy-changed", "pull-denied", "repository-created", "sweep"], sorted(rules))
+    check("seven rules: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, "
+          "pull-through-cache, sweep",
+          sorted(rules) == ["image-pushed", "policy-changed", "pull-denied", "pull-through-cache",
+                            "registry-changed", "repository-created", "sweep"], sorted(rules))
     check("pull-denied rule state is ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
           rules.get("pull-denied", {}).get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-    check("creation and policy rules are ENABLED",
-          all(rules.get(r, {}).get("State") == "ENABLED" for r in ["repository-created", "policy-changed"]))
+    check("creation, policy, registry and native-event rules are ENABLED",
+          all(rules.get(r, {}).get("State") == "ENABLED"
+              for r in ["repository-created", "policy-changed", "registry-changed", "image-pushed",
+                        "pull-through-cache"]))
     check("sweep rule runs hourly, from the same variable as the function's sweep interval",
           rules.get("sweep", {}).get("ScheduleExpression") == "rate(60 minutes)", rules.get("sweep"))
     created = json.loads(rules["repository-created"]["EventPattern"])
@@ -293,7 +303,11 @@ def check_single_account(plugins, moto):
     actions = sorted({a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])})
     check("role: nothing beyond what the function calls",
           actions == sorted(["ecr:CreateRepository", "ecr:DeleteRepositoryPolicy", "ecr:DescribeRegistry",
-                             "ecr:DescribeRepositories", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "logs:CreateLogStream",
+                             "ecr:DescribeRepositories", "ecr:GetRepositoryPolicy",
+                             "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy",
+                             "ecr:GetAccountSetting", "ecr:DescribePullThroughCacheRules",
+                             "ecr:DescribeRepositoryCreationTemplates", "ecr:CreateRepositoryCreationTemplate",
+                             "ecr:UpdateRepositoryCreationTemplate", "ecr:DeleteRepositoryCreationTemplate", "ecr:SetRepositoryPolicy", "logs:CreateLogStream",
                              "logs:PutLogEvents", "sqs:SendMessage", "xray:PutTelemetryRecords",
                              "xray:PutTraceSegments"]), actions)
 
@@ -324,24 +338,22 @@ def check_two_accounts(plugins, moto):
         check("terraform init of examples/two-accounts", example is not None)
         if example is None:
             return
-        # The registry policy for pull-through cache, as planned: moto only knows the registry
-        # policy actions from before policy scope V2 and refuses BatchImportUpstreamImage.
+        # The registry policy is the function's to merge now: Terraform writes none, and the
+        # rules it encodes ask the function for the pull-through-cache statements and template.
         planned = terraform(example, "plan", variables, "-out=plan.bin").returncode == 0
         shown = run(["terraform", "show", "-json", "plan.bin"], cwd=example, env=tf_env()) if planned else None
-        policy = None
-        if shown is not None and shown.returncode == 0:
-            for change in json.loads(shown.stdout).get("resource_changes", []):
-                if change["type"] == "aws_ecr_registry_policy":
-                    policy = json.loads(change["change"]["after"]["policy"])
-        statement = (policy or {}).get("Statement", [{}])[0]
-        check("registry policy lets the pulling account use pull-through cache under registry.k8s.io/",
-              sorted(statement.get("Action", [])) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
-              and statement.get("Resource") == f"arn:aws:ecr:us-east-1:{REGISTRY}:repository/registry.k8s.io/*"
-              and statement.get("Principal", {}).get("AWS") == f"arn:aws:iam::{PULLING}:root", policy)
-        ok = terraform(example, "apply", {**variables, "pull_through_cache_prefixes": "[]"}, "-auto-approve").returncode == 0
+        changes = json.loads(shown.stdout).get("resource_changes", []) if shown is not None and shown.returncode == 0 else []
+        check("the module writes no registry policy of its own (it would replace every other statement)",
+              planned and not any(c["type"] == "aws_ecr_registry_policy" for c in changes))
+        ok = terraform(example, "apply", variables, "-auto-approve").returncode == 0
         check("terraform apply of examples/two-accounts against moto (two accounts)", ok)
         if not ok:
             return
+    fn = moto.client("lambda", REGISTRY).get_function_configuration(FunctionName="ecr-policy-remediator")
+    config = json.loads(fn.get("Environment", {}).get("Variables", {}).get("REMEDIATOR_CONFIG", "{}"))
+    k8s = next((r for r in config.get("rules", []) if r["name"] == "k8s-mirror"), {})
+    check("the k8s-mirror rule asks the function for a pull-through-cache template and the registry statements",
+          k8s.get("creationTemplates") == ["PULL_THROUGH_CACHE"] and k8s.get("pullThroughCache") is True, k8s)
     pulling = moto.client("events", PULLING)
     rules = pulling.list_rules(NamePrefix="ecr-policy-remediator-forwarder")["Rules"]
     check("forwarder rule in the pulling account", len(rules) == 1, rules)

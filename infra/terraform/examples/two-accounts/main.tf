@@ -32,11 +32,6 @@ variable "pulling_account_id" {
   type        = string
 }
 
-variable "pull_through_cache_prefixes" {
-  description = "Pull-through cache prefixes the pulling account may trigger (registry policy)."
-  type        = list(string)
-  default     = ["registry.k8s.io"]
-}
 
 variable "package_path" {
   description = "The zip from `cargo lambda build --release --arm64 --output-format zip`."
@@ -73,6 +68,11 @@ module "remediator" {
       repositories = ["registry.k8s.io/*"]
       principals   = { accounts = [var.pulling_account_id] }
       actions      = ["ecr:BatchImportUpstreamImage"]
+      # The template gives a repository that pull-through cache creates its policy from the
+      # first moment; pull_through_cache lets the pulling account trigger the cache at all
+      # (ecr:CreateRepository and ecr:BatchImportUpstreamImage in the registry policy).
+      creation_templates = ["PULL_THROUGH_CACHE"]
+      pull_through_cache = true
     },
     {
       name         = "workloads"
@@ -83,9 +83,6 @@ module "remediator" {
       create_on_denied_pull = true
     },
   ]
-
-  # Let the pulling account's nodes trigger pull-through cache for registry.k8s.io/*.
-  pull_through_cache_prefixes = var.pull_through_cache_prefixes
 }
 
 module "forwarder" {

@@ -29,6 +29,9 @@ locals {
       access             = r.access
       actions            = r.actions
       createOnDeniedPull = r.create_on_denied_pull
+      creationTemplates  = r.creation_templates
+      pullThroughCache   = r.pull_through_cache
+      registryGrant      = r.registry_grant
     }]
     dryRun     = var.dry_run
     deployment = var.deployment
@@ -59,6 +62,9 @@ locals {
 
   # The rules' glob patterns are IAM resource patterns too: `*` and `?` mean the same in both.
   creatable_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if r.create_on_denied_pull]))
+  # A creation template is authorized as the repositories it will create: those under the
+  # namespaces of the rules that ask for templates (their patterns are `PREFIX/*` or `*`).
+  template_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if length(r.creation_templates) > 0]))
 
   alarm_actions = var.alarm_topic_arn != null ? [var.alarm_topic_arn] : (var.create_alarm_topic ? [aws_sns_topic.alarms[0].arn] : [])
 
@@ -101,6 +107,39 @@ locals {
           eventName   = ["SetRepositoryPolicy", "DeleteRepositoryPolicy"]
           errorCode   = [{ exists = false }]
         }
+      }
+    }
+    # Drift of the registry's own documents: its policy and the creation templates.
+    "registry-changed" = {
+      state = "ENABLED"
+      pattern = {
+        source        = ["aws.ecr"]
+        "detail-type" = ["AWS API Call via CloudTrail"]
+        detail = {
+          eventSource = ["ecr.amazonaws.com"]
+          eventName = ["PutRegistryPolicy", "DeleteRegistryPolicy", "CreateRepositoryCreationTemplate",
+          "UpdateRepositoryCreationTemplate", "DeleteRepositoryCreationTemplate"]
+          errorCode = [{ exists = false }]
+        }
+      }
+    }
+    # ECR's own events reach the default bus without any trail.
+    "image-pushed" = {
+      state = "ENABLED"
+      pattern = {
+        source        = ["aws.ecr"]
+        "detail-type" = ["ECR Image Action"]
+        detail = {
+          "action-type" = ["PUSH"]
+          result        = ["SUCCESS"]
+        }
+      }
+    }
+    "pull-through-cache" = {
+      state = "ENABLED"
+      pattern = {
+        source        = ["aws.ecr"]
+        "detail-type" = ["ECR Pull Through Cache Action"]
       }
     }
   }
@@ -147,6 +186,25 @@ data "aws_iam_policy_document" "function" {
     sid       = "RepositoryPolicies"
     actions   = ["ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"]
     resources = ["${local.repository_arn}/*"]
+  }
+  # The registry's own documents. These actions have no resource type: "*" is the only resource
+  # IAM accepts, and it is this account's registry in this region.
+  statement {
+    sid = "RegistryDocuments"
+    actions = ["ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy",
+      "ecr:GetAccountSetting", "ecr:DescribePullThroughCacheRules",
+      "ecr:DescribeRepositoryCreationTemplates", "ecr:CreateRepositoryCreationTemplate",
+    "ecr:UpdateRepositoryCreationTemplate", "ecr:DeleteRepositoryCreationTemplate"]
+    resources = ["*"]
+  }
+  # Creating or updating a template is also authorized as the repositories it will create.
+  dynamic "statement" {
+    for_each = length(local.template_arns) > 0 ? [1] : []
+    content {
+      sid       = "TemplatesTheRulesAskFor"
+      actions   = ["ecr:CreateRepository", "ecr:PutLifecyclePolicy"]
+      resources = local.template_arns
+    }
   }
   dynamic "statement" {
     for_each = length(local.creatable_arns) > 0 ? [1] : []
@@ -395,54 +453,6 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
-}
-
-# ---------------------------------------------------------------- optional: pull-through cache
-
-data "aws_iam_policy_document" "registry" {
-  count = length(var.pull_through_cache_prefixes) > 0 ? 1 : 0
-
-  dynamic "statement" {
-    for_each = length(var.pulling_account_ids) > 0 ? [1] : []
-    content {
-      sid       = "PullThroughCacheForPullingAccounts"
-      actions   = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
-      resources = [for p in var.pull_through_cache_prefixes : "${local.repository_arn}/${p}/*"]
-      principals {
-        type        = "AWS"
-        identifiers = [for a in var.pulling_account_ids : "arn:${local.partition}:iam::${a}:root"]
-      }
-    }
-  }
-  dynamic "statement" {
-    for_each = var.organization_id == null ? [] : [1]
-    content {
-      sid       = "PullThroughCacheForTheOrganization"
-      actions   = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
-      resources = [for p in var.pull_through_cache_prefixes : "${local.repository_arn}/${p}/*"]
-      principals {
-        type        = "AWS"
-        identifiers = ["*"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:PrincipalOrgID"
-        values   = [var.organization_id]
-      }
-    }
-  }
-}
-
-resource "aws_ecr_registry_policy" "pull_through_cache" {
-  count  = length(var.pull_through_cache_prefixes) > 0 ? 1 : 0
-  policy = data.aws_iam_policy_document.registry[0].json
-
-  lifecycle {
-    precondition {
-      condition     = length(var.pulling_account_ids) > 0 || var.organization_id != null
-      error_message = "pull_through_cache_prefixes needs pulling_account_ids or organization_id: whom would the registry policy admit?"
-    }
-  }
 }
 
 # ---------------------------------------------------------------- optional: the trail

@@ -47,6 +47,9 @@ variable "rules" {
     access                = optional(string, "pull")
     actions               = optional(list(string), [])
     create_on_denied_pull = optional(bool, false)
+    creation_templates    = optional(list(string), [])
+    pull_through_cache    = optional(bool, false)
+    registry_grant        = optional(bool, false)
   }))
 
   validation {
@@ -57,6 +60,13 @@ variable "rules" {
   validation {
     condition     = alltrue([for r in var.rules : contains(["pull", "push"], r.access)])
     error_message = "Each rule's access must be \"pull\" or \"push\"."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for r in var.rules : [for t in r.creation_templates : contains(["CREATE_ON_PUSH", "PULL_THROUGH_CACHE", "REPLICATION"], t)]
+    ]))
+    error_message = "creation_templates entries must be CREATE_ON_PUSH, PULL_THROUGH_CACHE or REPLICATION."
   }
 
   validation {
@@ -230,11 +240,6 @@ variable "create_alarm_topic" {
   default     = false
 }
 
-variable "pull_through_cache_prefixes" {
-  description = "Pull-through cache prefixes (e.g. [\"registry.k8s.io\"]) for which the registry policy lets the pulling accounts or organization create repositories and import upstream images. Empty: no registry policy is managed. Note: the registry has one policy, and this module then owns it."
-  type        = list(string)
-  default     = []
-}
 
 variable "create_trail" {
   description = "Create a multi-region CloudTrail trail that records management events (read and write). The default bus only receives CloudTrail events when such a trail exists."
