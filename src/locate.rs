@@ -134,21 +134,13 @@ pub fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
     } else {
         d.recipient_account_id.as_deref().or(e.account.as_deref())
     };
-    let registry_id = explicit.or(fallback).ok_or("no registry ID in the event")?;
-    if !is_account_id(registry_id) {
-        return Err(format!(
-            "registry ID {} is not a 12-digit account ID",
-            shown(registry_id)
-        ));
-    }
-    let region = d
-        .aws_region
-        .as_deref()
-        .or(p.arns.first().map(|a| a.0))
-        .or(e.region.as_deref())
-        .filter(|r| !r.is_empty())
-        .ok_or("no region in the event")?;
-    check_region(region)?;
+    let registry_id = registry(explicit.or(fallback))?;
+    let region = region(
+        d.aws_region
+            .as_deref()
+            .or(p.arns.first().map(|a| a.0))
+            .or(e.region.as_deref()),
+    )?;
     Ok(Target {
         registry_id: registry_id.to_string(),
         region: region.to_string(),
@@ -202,26 +194,33 @@ pub fn native_target(e: &Envelope) -> Result<Target, String> {
 
 /// The registry (account, region) a call on the registry's own documents concerns.
 pub fn registry_of(e: &Envelope, d: &Detail) -> Result<(String, String), String> {
-    let registry_id = d
-        .recipient_account_id
-        .as_deref()
-        .or(e.account.as_deref())
+    let registry_id = registry(d.recipient_account_id.as_deref().or(e.account.as_deref()))?;
+    let region = region(d.aws_region.as_deref().or(e.region.as_deref()))?;
+    Ok((registry_id.to_string(), region.to_string()))
+}
+
+/// The registry an event names, once it is a 12-digit account ID.
+fn registry(id: Option<&str>) -> Result<&str, String> {
+    let id = id
         .filter(|a| !a.is_empty())
-        .ok_or("no account in the event")?;
-    if !is_account_id(registry_id) {
-        return Err(format!(
+        .ok_or("no registry ID in the event")?;
+    if is_account_id(id) {
+        Ok(id)
+    } else {
+        Err(format!(
             "registry ID {} is not a 12-digit account ID",
-            shown(registry_id)
-        ));
+            shown(id)
+        ))
     }
-    let region = d
-        .aws_region
-        .as_deref()
-        .or(e.region.as_deref())
+}
+
+/// The region an event names, once it looks like one.
+fn region(region: Option<&str>) -> Result<&str, String> {
+    let region = region
         .filter(|r| !r.is_empty())
         .ok_or("no region in the event")?;
     check_region(region)?;
-    Ok((registry_id.to_string(), region.to_string()))
+    Ok(region)
 }
 
 pub fn check_region(region: &str) -> Result<(), String> {

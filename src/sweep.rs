@@ -78,7 +78,6 @@ pub struct RepositoryResult {
     pub before: Option<String>,
     pub after: Option<String>,
     pub change: Option<Change>,
-    retryable: bool,
 }
 
 /// Watches a sweep as it goes (the command line's progress bar and diffs).
@@ -226,48 +225,34 @@ impl Remediator {
             start,
             ..SweepReport::default()
         };
-        let mut retry = Vec::new();
-        let mut results = stream::iter(order.iter().map(|name| self.sweep_one(name, stops, pacer)))
-            .buffer_unordered(options.concurrency.max(1));
-        while let Some(result) = results.next().await {
+        // Which positions of `order` got a result: the coverage bound rests on the unbroken run
+        // from the start.
+        let mut done = vec![false; order.len()];
+        let work = order
+            .iter()
+            .enumerate()
+            .map(|(i, name)| async move { (i, self.sweep_one(name, stops, pacer).await) });
+        let mut results = stream::iter(work).buffer_unordered(options.concurrency.max(1));
+        while let Some((i, result)) = results.next().await {
             match result {
-                // Throttling that outlasted the SDK's own retries: try once more at the end,
-                // after the others, instead of failing the repository now.
-                Some(r) if r.retryable => retry.push(r.repository),
-                Some(r) => record(&mut report, &r, observer),
+                Some(r) => {
+                    done[i] = true;
+                    record(&mut report, &r, observer)
+                }
                 None => report.not_reached += 1,
             }
         }
         drop(results);
-        if !retry.is_empty()
-            && stops
-                .bounded(tokio::time::sleep(Duration::from_secs(1)))
-                .await
-                .is_none()
-        {
-            report.not_reached += retry.len();
-            retry.clear();
-        }
-        for name in retry {
-            match self.sweep_one(&name, stops, pacer).await {
-                Some(r) if r.retryable => {
-                    let r = RepositoryResult {
-                        status: Status::Failed,
-                        ..r
-                    };
-                    record(&mut report, &r, observer)
-                }
-                Some(r) => record(&mut report, &r, observer),
-                None => report.not_reached += 1,
-            }
-        }
         report.not_reached += n - order.len();
         report.complete = report.not_reached == 0;
-        report.coverage_sweeps = coverage::bound(n, report.checked);
+        let unbroken = done.iter().take_while(|d| **d).count();
+        report.coverage_sweeps = coverage::bound(n, unbroken);
         report
     }
 
-    /// One repository; `None` when the deadline came first.
+    /// One repository; `None` when the deadline came first. Throttling that outlasted the SDK's
+    /// own retries is tried once more after a pause, in place: a repository near the start of
+    /// the sweep must not leave a hole in the run the coverage bound rests on.
     async fn sweep_one(
         &self,
         repository: &str,
@@ -277,9 +262,17 @@ impl Remediator {
         if !stops.may_start() {
             return None;
         }
-        let converged = stops
+        let mut converged = stops
             .bounded(self.converge(repository, Some(pacer)))
             .await?;
+        if converged.as_ref().is_err_and(EcrError::is_retryable) {
+            stops
+                .bounded(tokio::time::sleep(Duration::from_secs(1)))
+                .await?;
+            converged = stops
+                .bounded(self.converge(repository, Some(pacer)))
+                .await?;
+        }
         let mut result = RepositoryResult {
             repository: repository.to_string(),
             rules: self
@@ -292,17 +285,13 @@ impl Remediator {
             before: None,
             after: None,
             change: None,
-            retryable: false,
         };
         match converged {
             Ok(c) => {
                 (result.status, result.reason) = c.status();
                 (result.before, result.after, result.change) = (c.before, c.after, c.change);
             }
-            Err(e) => {
-                result.retryable = e.is_retryable();
-                result.reason = Some(e.to_string());
-            }
+            Err(e) => result.reason = Some(e.to_string()),
         }
         Some(result)
     }
