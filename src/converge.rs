@@ -3,7 +3,7 @@
 
 use aws_config::SdkConfig;
 use governor::DefaultDirectRateLimiter;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::ecr::{Ecr, EcrError};
 use crate::outcome::Status;
@@ -237,7 +237,10 @@ impl Remediator {
             None => self.ecr.delete_policy(&self.registry_id, repository).await,
         };
         out.step = match written {
-            Ok(()) => Step::Applied,
+            Ok(()) => {
+                log_change(repository, &out);
+                Step::Applied
+            }
             Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
             Err(e) if e.is_principal_not_found() => {
                 return self.isolate(repository, out, pacer).await;
@@ -246,6 +249,19 @@ impl Remediator {
         };
         Ok(out)
     }
+}
+
+/// The audit line of a change: which statements came, went and changed, by `Sid`.
+fn log_change(repository: &str, out: &Converged) {
+    let change = out.change.clone().unwrap_or_default();
+    info!(
+        repository,
+        added = %change.added.join(","),
+        removed = %change.removed.join(","),
+        changed = %change.changed.join(","),
+        deleted = out.after.is_none(),
+        "repository policy changed"
+    );
 }
 
 /// How one trial write of the isolation went.

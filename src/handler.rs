@@ -152,7 +152,9 @@ impl Remediator {
         };
         let rules = self.config.rules.iter().map(|r| r.name.clone()).collect();
         match self.sweep(&options, &NoObserver).await {
+            // An asynchronous invocation's answer is thrown away: the summary must be in the log.
             Ok(report) => Outcome {
+                reason: Some(sweep_summary(&report)),
                 outcome: Status::Swept,
                 rules,
                 sweep: Some(report),
@@ -252,6 +254,28 @@ impl Remediator {
         };
         Ok(Converged { step, ..not_found })
     }
+}
+
+/// One sentence with a sweep's counts, for the outcome's reason and so its log line.
+fn sweep_summary(r: &crate::outcome::SweepReport) -> String {
+    let documents_failed = r
+        .documents
+        .iter()
+        .filter(|d| d.outcome == Status::Failed)
+        .count();
+    format!(
+        "listed {}, checked {}, applied {}, revoked {}, failed {} (and {} of the registry's \
+         documents), not reached {}; every repository within {} consecutive sweeps at this pace",
+        r.listed,
+        r.checked,
+        r.applied,
+        r.revoked,
+        r.failed,
+        documents_failed,
+        r.not_reached,
+        r.coverage_sweeps
+            .map_or_else(|| "an unknown number of".to_string(), |b| b.to_string())
+    )
 }
 
 /// The outcome of a converged repository; `Err` for what Lambda's retries may fix.

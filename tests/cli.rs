@@ -427,3 +427,46 @@ async fn reconcile_dry_run_shows_the_diff_of_all_three_kinds_of_document() {
     }
     assert_eq!(policy(&client, "team-a/payments-api").await, None);
 }
+
+#[tokio::test]
+async fn every_change_leaves_an_audit_line_naming_the_sids_added_and_removed() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    create_repository(&client, "team-a/payments-api").await;
+    let event = "events/create-repository-api.json";
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", "events/config.json", event],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = std::env::temp_dir().join(format!("remediator-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let smaller = dir.join("rules.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string("events/config.json").unwrap()).unwrap();
+    config["rules"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["name"] != "team-a-ci");
+    std::fs::write(&smaller, config.to_string()).unwrap();
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", smaller.to_str().unwrap(), event],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let audit: Vec<Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "repository policy changed")
+        .collect();
+    assert_eq!(audit.len(), 1, "{}", stderr(&out));
+    assert_eq!(audit[0]["repository"], "team-a/payments-api");
+    assert_eq!(
+        audit[0]["removed"],
+        "EcrPolicyRemediator-team-a-ci-Principals"
+    );
+    assert_eq!(audit[0]["added"], "");
+    assert_eq!(audit[0]["level"], "INFO");
+}

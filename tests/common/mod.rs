@@ -104,9 +104,18 @@ impl Moto {
 
     /// A client of this server that records each HTTP request by operation.
     pub fn client(&self) -> (Client, Recorder) {
+        self.client_with(aws_sdk_ecr::config::retry::RetryConfig::standard())
+    }
+
+    /// [`Moto::client`] with the given retry configuration.
+    pub fn client_with(
+        &self,
+        retry: aws_sdk_ecr::config::retry::RetryConfig,
+    ) -> (Client, Recorder) {
         let recorder = Recorder::default();
         let config = aws_sdk_ecr::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .retry_config(retry)
             .region(Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
