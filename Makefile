@@ -6,18 +6,26 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv demo test infra-test lint bench build clean
+.PHONY: venv venv-demo demo test infra-test lint bench build clean
 
-venv: $(VENV)/.installed
+## What the demo needs (moto for ECR, cargo-lambda): some 170 MB.
+venv-demo: $(VENV)/.demo-installed
 
-$(VENV)/.installed: requirements-dev.txt Makefile
+$(VENV)/.demo-installed: requirements-demo.txt Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-demo.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps cargo-lambda==$(CARGO_LAMBDA_VERSION)
 	touch $@
 
+## Everything the tests need on top: the whole moto server, checkov, cfn-lint.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(VENV)/.demo-installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 ## Run every sample event through the Lambda (cargo lambda watch + invoke) against a local moto.
-demo: venv
+demo: venv-demo
 	bash scripts/demo.sh
 
 ## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included),
@@ -30,7 +38,7 @@ infra-test: venv
 	$(VENV)/bin/python infra/tests/check_infra.py
 
 ## Benchmarks: the pure decision path (criterion) and sweeps of 1,000 and 5,000 repositories on moto.
-bench: venv
+bench: venv-demo
 	cargo bench --bench decide
 	cargo bench --bench sweep
 
@@ -39,7 +47,7 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 ## The Lambda bootstrap, natively for this machine (see the README for arm64).
-build: venv
+build: venv-demo
 	cargo lambda build --release --compiler cargo
 
 clean:
