@@ -154,16 +154,19 @@ fn isolation_mocks() -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
     (refused, accepted)
 }
 
-#[tokio::test]
-async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
-    let get = no_policy();
-    let (refused, accepted) = isolation_mocks();
-    let r = Remediator::new(
+fn with_two_rules(client: Client) -> Remediator {
+    Remediator::new(
         Config::from_json(TWO_RULES).unwrap(),
-        Ecr::new(client!(&get, &refused, &accepted)),
+        Ecr::new(client),
         "111111111111".into(),
         "us-east-1".into(),
-    );
+    )
+}
+
+#[tokio::test]
+async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
+    let (get, (refused, accepted)) = (no_policy(), isolation_mocks());
+    let r = with_two_rules(client!(&get, &refused, &accepted));
     // An old event: IAM has had all the time it needs, so no retry.
     let out = r
         .handle(&creation_event(3600), None)
@@ -190,14 +193,8 @@ async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
 
 #[tokio::test]
 async fn an_unknown_principal_is_retried_only_while_the_event_is_young() {
-    let get = no_policy();
-    let (refused, accepted) = isolation_mocks();
-    let r = Remediator::new(
-        Config::from_json(TWO_RULES).unwrap(),
-        Ecr::new(client!(&get, &refused, &accepted)),
-        "111111111111".into(),
-        "us-east-1".into(),
-    );
+    let (get, (refused, accepted)) = (no_policy(), isolation_mocks());
+    let r = with_two_rules(client!(&get, &refused, &accepted));
     let err = r
         .handle(&creation_event(30), None)
         .await
