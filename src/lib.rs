@@ -23,8 +23,9 @@
 //! | `REMEDIATOR_CONFIG` | The rules, as JSON. |
 //! | `REMEDIATOR_CONFIG_FILE` | A path to the rules file (instead of `REMEDIATOR_CONFIG`; set only one). |
 //! | `REMEDIATOR_DRY_RUN` | `true` or `1`: decide and report, write nothing. |
-//! | `RUST_LOG` | Log level: `error`, `warn`, `info` (default) or `debug` (adds the before/after policy). |
-//! | `AWS_LAMBDA_LOG_LEVEL` | Used when `RUST_LOG` is not set (Lambda's advanced logging controls). |
+//! | `AWS_LAMBDA_LOG_LEVEL` | Lambda's log level (advanced logging controls); wins over `RUST_LOG`, and `DEBUG` is this crate's detail only. |
+//! | `RUST_LOG` | A full filter directive, when `AWS_LAMBDA_LOG_LEVEL` is not set: `info` (default), `ecr_policy_remediator=debug` (adds the before/after policy). |
+//! | `AWS_LAMBDA_LOG_FORMAT` | `Text` for text lines; otherwise JSON, one object per line, with the invocation's `span.requestId`. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment. |
 
 pub mod canonical;
@@ -61,7 +62,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
 /// The SDK configuration from the standard environment, with timeouts that leave room for the
 /// SDK's own retries inside a Lambda invocation, and adaptive retries: on throttling the client
@@ -79,21 +80,92 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// JSON logs on standard error, one object per line, fields at the top level so that CloudWatch
-/// Logs Insights can filter on `outcome` or `repository` directly.
+/// The log filter, as Lambda's runtime documents it: `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced
+/// logging controls) wins and sets this crate's level, with the SDK and the runtime kept at `warn`
+/// or quieter so that `DEBUG` means our own detail, not the SDK's internals; else `RUST_LOG` as a
+/// full filter directive (`ecr_policy_remediator=debug,aws_smithy_runtime=info`); else `default`.
+pub fn log_filter(
+    lambda_level: Option<&str>,
+    rust_log: Option<&str>,
+    default: LevelFilter,
+) -> EnvFilter {
+    let ours = |level: LevelFilter| {
+        let others = level.min(LevelFilter::WARN);
+        EnvFilter::new(format!("{others},ecr_policy_remediator={level}"))
+    };
+    let filter = match (
+        lambda_level.and_then(|l| l.trim().parse::<LevelFilter>().ok()),
+        rust_log.map(str::trim).filter(|d| !d.is_empty()),
+    ) {
+        (Some(level), _) => ours(level),
+        (None, Some(directive)) => EnvFilter::try_new(directive).unwrap_or_else(|_| ours(default)),
+        (None, None) => ours(default),
+    };
+    // The runtime's span of each invocation carries its request id: it must stay enabled for
+    // every line to have it (a span prints nothing by itself).
+    match "lambda_runtime::layers::trace=info".parse() {
+        Ok(span) => filter.add_directive(span),
+        Err(_) => filter,
+    }
+}
+
+/// Logs on standard error, one line per event. `AWS_LAMBDA_LOG_FORMAT=Text` gives text lines;
+/// otherwise (JSON, or unset) JSON objects with the fields at the top level, so that CloudWatch
+/// Logs Insights can filter on `outcome` or `repository` directly, and, under the Lambda runtime,
+/// the invocation's span (`span.requestId`) on every line of it.
 pub fn init_tracing(default: LevelFilter) {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .ok()
-        .and_then(|l| l.trim().to_ascii_lowercase().parse::<LevelFilter>().ok())
-        .unwrap_or(default);
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
+    let var = |name| std::env::var(name).ok();
+    let filter = log_filter(
+        var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+        var("RUST_LOG").as_deref(),
+        default,
+    );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_target(false)
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("text")) {
+        builder.with_ansi(false).init();
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directives(f: EnvFilter) -> Vec<String> {
+        let mut d: Vec<String> = f.to_string().split(',').map(str::to_string).collect();
+        d.sort();
+        d
+    }
+
+    #[test]
+    fn lambdas_log_level_wins_and_keeps_the_sdk_quiet() {
+        let f = log_filter(Some("DEBUG"), Some("trace"), LevelFilter::INFO);
+        let span = "lambda_runtime::layers::trace=info";
+        assert_eq!(directives(f), ["ecr_policy_remediator=debug", span, "warn"]);
+        let f = log_filter(Some("error"), None, LevelFilter::INFO);
+        assert_eq!(
+            directives(f),
+            ["ecr_policy_remediator=error", "error", span]
+        );
+    }
+
+    #[test]
+    fn rust_log_is_a_full_directive_and_a_bad_one_falls_back() {
+        let directive = "ecr_policy_remediator=debug,aws_smithy_runtime=info";
+        let f = log_filter(None, Some(directive), LevelFilter::INFO).to_string();
+        assert!(f.contains("aws_smithy_runtime=info"), "{f}");
+        let f = log_filter(None, Some("=[broken"), LevelFilter::INFO).to_string();
+        assert!(f.contains("ecr_policy_remediator=info"), "{f}");
+        let f = log_filter(None, None, LevelFilter::ERROR).to_string();
+        assert!(f.contains("ecr_policy_remediator=error"), "{f}");
+    }
 }

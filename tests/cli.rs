@@ -470,3 +470,49 @@ async fn every_change_leaves_an_audit_line_naming_the_sids_added_and_removed() {
     assert_eq!(audit[0]["added"], "");
     assert_eq!(audit[0]["level"], "INFO");
 }
+
+#[test]
+fn logs_follow_lambdas_log_level_and_format() {
+    let moto = Moto::start();
+    let handle = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "handle",
+            "--config",
+            "events/config.json",
+            "events/skip-delete-repository.json",
+        ])
+        .current_dir(manifest_dir())
+        .envs(moto.env())
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_LAMBDA_LOG_LEVEL")
+        .env_remove("AWS_LAMBDA_LOG_FORMAT");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let json = handle(&[]);
+    let line: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(line["message"], "event handled");
+    let text = handle(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]);
+    assert!(
+        text.contains("event handled") && !text.trim_start().starts_with('{'),
+        "{text}"
+    );
+    // Lambda's log level wins over RUST_LOG, as the runtime documents.
+    let quiet = handle(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR"), ("RUST_LOG", "debug")]);
+    assert!(!quiet.contains("event handled"), "{quiet}");
+    // DEBUG through Lambda's setting is this crate's detail, not the SDK's internals (this event
+    // gives the crate nothing to say at debug); RUST_LOG=debug is a directive for everything.
+    let debug = handle(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]);
+    assert!(debug.contains("event handled"), "{debug}");
+    assert!(!debug.contains(r#""level":"DEBUG""#), "{debug}");
+    let everything = handle(&[("RUST_LOG", "debug")]);
+    assert!(
+        everything.matches(r#""level":"DEBUG""#).count() > 5,
+        "{everything}"
+    );
+}

@@ -73,6 +73,8 @@ async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let log_path = std::env::temp_dir().join(format!("remediator-watch-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let watch = Watch(
         Command::new(cargo_lambda())
             .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
@@ -85,8 +87,8 @@ async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
             .current_dir(manifest_dir())
             .env("PATH", path)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log.try_clone().unwrap()))
             .spawn()
             .expect("cargo lambda watch starts"),
     );
@@ -121,4 +123,23 @@ async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
     assert_eq!(outcome["outcome"], "unchanged", "{outcome}");
     drop(watch);
+    // Every line of an invocation carries its request id, in the runtime's span.
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let handled: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| {
+            l.find('{')
+                .and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok())
+        })
+        .filter(|l| l["message"] == "event handled")
+        .collect();
+    assert_eq!(handled.len(), 2, "{logs}");
+    for line in &handled {
+        assert!(
+            line["span"]["requestId"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{line}"
+        );
+    }
 }
