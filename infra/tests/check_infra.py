@@ -381,6 +381,82 @@ def check_two_accounts(plugins, moto):
         check(f"forwarder pattern: {name} -> {', '.join(matched) or 'no rule'}", matched == want, f"expected {want}")
 
 
+# Configurations the binary refuses; Terraform must refuse them at plan time too, or the case
+# says why it cannot (the function then fails its init with check-config's message).
+GOOD_RULE = {"name": "k8s", "repositories": ["registry.k8s.io/*"], "principals": {"accounts": ["222222222222"]}}
+REFUSED = [
+    ("rule name with a space", [{**GOOD_RULE, "name": "team a"}], True),
+    ("pattern with capitals (Team-A/*)", [{**GOOD_RULE, "repositories": ["Team-A/*"]}], True),
+    ("pattern a//b", [{**GOOD_RULE, "repositories": ["a//b"]}], True),
+    ("pattern *- (a name never ends with '-')", [{**GOOD_RULE, "repositories": ["*-"]}], True),
+    ("an exclusion that can never match (UPPER/*)", [{**GOOD_RULE, "exclude": ["UPPER/*"]}], True),
+    ("no repository pattern", [{**GOOD_RULE, "repositories": []}], True),
+    ("an 11-digit account", [{**GOOD_RULE, "principals": {"accounts": ["22222222222"]}}], True),
+    ("an assumed-role session ARN", [{**GOOD_RULE, "principals": {"roles": ["arn:aws:sts::222222222222:assumed-role/node/i-1"]}}], True),
+    ("a wildcard role ARN", [{**GOOD_RULE, "principals": {"roles": ["arn:aws:iam::222222222222:role/*"]}}], True),
+    ("an organization ID too short", [{**GOOD_RULE, "principals": {"organizations": ["o-short"]}}], True),
+    ("an organization path without its ending", [{**GOOD_RULE, "principals": {"organization_paths": ["o-a1b2c3d4e5"]}}], True),
+    ("extra action ecr:*", [{**GOOD_RULE, "actions": ["ecr:*"]}], True),
+    ("extra action ecr:SetRepositoryPolicy", [{**GOOD_RULE, "actions": ["ecr:SetRepositoryPolicy"]}], True),
+    ("create_on_denied_pull naming no account or role", [{**GOOD_RULE, "principals": {"organizations": ["o-a1b2c3d4e5"]}, "create_on_denied_pull": True}], True),
+    ("creation_templates on a pattern that is not a namespace", [{**GOOD_RULE, "repositories": ["team-a/api-*"], "creation_templates": ["PULL_THROUGH_CACHE"]}], True),
+    ("creation_templates of an unknown kind", [{**GOOD_RULE, "creation_templates": ["ON_PULL"]}], True),
+    ("pull_through_cache with exclude", [{**GOOD_RULE, "exclude": ["registry.k8s.io/x"], "pull_through_cache": True}], True),
+    ("two rules whose registry Sids collide (team-a, team_a)",
+     [{**GOOD_RULE, "name": "team-a", "pull_through_cache": True}, {**GOOD_RULE, "name": "team_a", "registry_grant": True}], True),
+    ("two rules with one name", [GOOD_RULE, GOOD_RULE], True),
+    ("no rule at all", [], True),
+    # Terraform has no way to render the statements and count their characters as ECR does;
+    # check-config refuses it, and so does the function's init, with the size.
+    ("a rule whose statements alone exceed 10,240 characters",
+     [{**GOOD_RULE, "principals": {"roles": [f"arn:aws:iam::222222222222:role/eks-node-role-number-{i:04}" for i in range(200)]}}], False),
+]
+
+
+def camel(rule):
+    keys = {"create_on_denied_pull": "createOnDeniedPull", "creation_templates": "creationTemplates",
+            "pull_through_cache": "pullThroughCache", "registry_grant": "registryGrant",
+            "organization_paths": "organizationPaths"}
+    out = {}
+    for k, v in rule.items():
+        out[keys.get(k, k)] = camel(v) if isinstance(v, dict) else v
+    return out
+
+
+def check_refusals(plugins, moto):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(TERRAFORM, tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        root = tmp / "terraform" / "refusals"
+        root.mkdir()
+        (root / "main.tf").write_text(
+            'variable "rules_json" {\n  type = string\n}\n\n'
+            'module "remediator" {\n  source       = "../modules/remediator"\n'
+            f'  package_path = "{fake_package(tmp)}"\n  rules        = jsondecode(var.rules_json)\n}}\n')
+        (root / "override.tf").write_text(provider_override(moto.endpoint, [(None, REGISTRY)]))
+        init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=root, env=tf_env())
+        check("terraform init of the refusal root", init.returncode == 0)
+        if init.returncode != 0:
+            return
+        plan = terraform(root, "plan", {"rules_json": json.dumps([GOOD_RULE])})
+        check("a good rule plans", plan.returncode == 0, plan.stdout[-400:] if plan.stdout else "")
+        print(f"        {'check-config':<13}{'terraform plan':<16}case")
+        for what, rules, terraform_can in REFUSED:
+            f = tmp / "rules.json"
+            f.write_text(json.dumps({"rules": [camel(r) for r in rules]}))
+            binary = subprocess.run(["cargo", "run", "--quiet", "--", "check-config", str(f)], cwd=ROOT,
+                                    capture_output=True, text=True).returncode == 2
+            planned = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var",
+                                      f"rules_json={json.dumps(rules)}"], cwd=root, env=tf_env(),
+                                     capture_output=True, text=True)
+            refused = planned.returncode != 0 and "Invalid value for" in (planned.stdout + planned.stderr)
+            verdict = lambda r: "refuses" if r else "accepts"
+            print(f"        {verdict(binary):<13}{verdict(refused):<16}{what}")
+            want = "both refuse" if terraform_can else "check-config refuses; Terraform cannot tell"
+            check(f"refused config, {want}: {what}", binary and refused == terraform_can,
+                  (planned.stdout + planned.stderr)[-600:])
+
+
 def main():
     env = tf_env()
     fmt = run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)], env=env, quiet=False)
@@ -400,7 +476,7 @@ def main():
                 init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=where, env=env)
                 valid = init.returncode == 0 and run(["terraform", "validate"], cwd=where, env=env).returncode == 0
                 check(f"terraform init and validate {module.relative_to(TERRAFORM)}", valid)
-        for check_example in [check_single_account, check_two_accounts]:
+        for check_example in [check_single_account, check_two_accounts, check_refusals]:
             moto = Moto()
             try:
                 check_example(plugins, moto)

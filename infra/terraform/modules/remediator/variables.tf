@@ -87,6 +87,74 @@ variable "rules" {
     condition     = length(distinct([for r in var.rules : r.name])) == length(var.rules)
     error_message = "Rule names must be unique."
   }
+
+  # The checks below are check-config's, so that a plan fails where the function's init would.
+  validation {
+    condition     = alltrue([for r in var.rules : can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", r.name))])
+    error_message = "A rule name is not valid: use 1-64 letters, digits, '-' or '_', starting with a letter or digit (it becomes part of the statement Sid)."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : length(r.repositories) > 0])
+    error_message = "Every rule needs at least one repository pattern, e.g. \"registry.k8s.io/*\"."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for p in concat(r.repositories, r.exclude) :
+      can(regex("^[a-z0-9._/*?-]+$", p)) && !can(regex("^[._/-]", p)) && !can(regex("[._/-]$", p))
+      && !can(regex("[._/-][._/-]", p)) && length(replace(p, "*", "")) <= 256
+    && (length(regexall("[*]", p)) > 0 || length(p) >= 2)]]))
+    error_message = "A repository pattern can never match a repository name: names are 2 to 256 lowercase characters, components separated by '/', each made of letters and digits joined by single '.', '_' or '-' (wildcards '*' and '?')."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for a in r.principals.roles :
+    can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]*[A-Za-z0-9+=,.@_-]$", a))]]))
+    error_message = "A principals.roles entry is not an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/eks-node-role\" (no wildcards; assumed-role session ARNs change with every session)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for o in r.principals.organizations : can(regex("^o-[a-z0-9]{10,32}$", o))]]))
+    error_message = "A principals.organizations entry is not an organization ID: use \"o-\" and 10 to 32 lowercase letters or digits."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for p in r.principals.organization_paths :
+    can(regex("^o-[a-z0-9]{10,32}/((r-[a-z0-9]+|ou-[a-z0-9]+-[a-z0-9]+)/)?(ou-[a-z0-9]+-[a-z0-9]+/)*[*]?$", p))]]))
+    error_message = "A principals.organization_paths entry is not an organization path: use e.g. \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*\" (ending '/' or '/*')."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for a in r.actions : contains([
+      "ecr:batchchecklayeravailability", "ecr:batchgetimage", "ecr:describeimages", "ecr:describerepositories",
+      "ecr:getdownloadurlforlayer", "ecr:listimages", "ecr:completelayerupload", "ecr:initiatelayerupload",
+      "ecr:putimage", "ecr:uploadlayerpart", "ecr:batchdeleteimage", "ecr:batchimportupstreamimage",
+      "ecr:describeimagereplicationstatus", "ecr:describeimagescanfindings", "ecr:replicateimage",
+    ], lower(a))]]))
+    error_message = "An extra action cannot be granted: only actions on images are allowed (the pull and push actions, ecr:BatchDeleteImage, ecr:BatchImportUpstreamImage, ecr:DescribeImageReplicationStatus, ecr:DescribeImageScanFindings, ecr:ReplicateImage); wildcards and actions that administer the repository are refused."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : !r.create_on_denied_pull || length(concat(r.principals.accounts, r.principals.roles)) > 0])
+    error_message = "create_on_denied_pull needs principals.accounts or principals.roles: a repository is only created for a caller the rule names."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for p in r.repositories :
+    p == "*" || can(regex("^[a-z0-9._/-]*[a-z0-9]/[*]$", p))] if length(r.creation_templates) > 0]))
+    error_message = "creation_templates need whole namespaces: patterns \"*\" (the ROOT template) or \"PREFIX/*\" with no other wildcard."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : length(r.exclude) == 0 if length(r.creation_templates) > 0 || r.pull_through_cache || r.registry_grant])
+    error_message = "creation_templates, pull_through_cache and registry_grant cannot be used with exclude: a template or registry statement cannot leave the excluded repositories out."
+  }
+
+  validation {
+    condition = length(distinct([for r in var.rules : replace(r.name, "/[^A-Za-z0-9]/", "") if r.pull_through_cache || r.registry_grant])) == length([
+    for r in var.rules : r.name if r.pull_through_cache || r.registry_grant])
+    error_message = "Two rules with registry statements are the same in letters and digits, which is all a registry policy Sid can hold: rename one."
+  }
 }
 
 variable "dry_run" {
@@ -144,8 +212,8 @@ variable "sweep" {
   default = {}
 
   validation {
-    condition     = var.sweep.concurrency >= 1 && var.sweep.concurrency <= 64 && var.sweep.requests_per_second >= 0.1 && var.sweep.requests_per_second <= 1000
-    error_message = "sweep.concurrency must be 1-64 and sweep.requests_per_second 0.1-1000."
+    condition     = var.sweep.concurrency >= 1 && var.sweep.concurrency <= 64 && var.sweep.requests_per_second >= 0.1 && var.sweep.requests_per_second <= 1000 && var.sweep.safety_margin_seconds >= 0 && var.sweep.safety_margin_seconds <= 600
+    error_message = "sweep.concurrency must be 1-64, sweep.requests_per_second 0.1-1000 and sweep.safety_margin_seconds 0-600."
   }
 }
 
