@@ -440,6 +440,17 @@ def check_refusals(plugins, moto):
             return
         plan = terraform(root, "plan", {"rules_json": json.dumps([GOOD_RULE])})
         check("a good rule plans", plan.returncode == 0, plan.stdout[-400:] if plan.stdout else "")
+        # Rules too large for Lambda's 4 KB of environment fail the first plan, with the way out
+        # (the function's role ARN, part of that environment, is known at plan time).
+        many = [{**GOOD_RULE, "name": f"rule-{i:02}", "repositories": [f"team-{i:02}/*"],
+                 "principals": {"roles": [f"arn:aws:iam::222222222222:role/eks-node-role-{i:02}"]}}
+                for i in range(40)]
+        big = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var",
+                              f"rules_json={json.dumps(many)}"], cwd=root, env=tf_env(),
+                             capture_output=True, text=True)
+        output = big.stdout + big.stderr
+        check("rules over Lambda's 4 KB of environment fail the first plan, naming the way out",
+              big.returncode != 0 and "4 KB" in output and "config_location" in output, output[-600:])
         print(f"        {'check-config':<13}{'terraform plan':<16}case")
         for what, rules, terraform_can in REFUSED:
             f = tmp / "rules.json"

@@ -48,13 +48,16 @@ locals {
 
   environment = merge(
     {
-      RUST_LOG                 = var.log_level
-      REMEDIATOR_SELF_ROLE_ARN = local.create_function ? aws_iam_role.function[0].arn : ""
+      RUST_LOG = var.log_level
+      # Computed, not read from the role: known at plan time, so that the size check below fails
+      # the first plan instead of the middle of the first apply.
+      REMEDIATOR_SELF_ROLE_ARN = local.create_function ? local.role_arn : ""
     },
     var.config_location == "environment" ? { REMEDIATOR_CONFIG = local.config_json } : { REMEDIATOR_CONFIG_FILE = "/var/task/${var.config_package_path}" },
   )
   # Lambda refuses more than 4 KB of environment variables, keys and values together.
   environment_bytes = sum([for k, v in local.environment : length(k) + length(v)])
+  role_arn          = "arn:${local.partition}:iam::${local.registry_id}:role/${var.name}"
 
   function_name = local.create_function ? aws_lambda_function.this[0].function_name : data.aws_lambda_function.existing[0].function_name
   function_arn  = local.create_function ? aws_lambda_function.this[0].arn : data.aws_lambda_function.existing[0].arn
