@@ -268,6 +268,8 @@ fn log_change(repository: &str, out: &Converged) {
 enum Trial {
     Written(Option<String>),
     UnknownPrincipal,
+    /// The merge itself refused (the reason).
+    Refused(String),
 }
 
 impl Remediator {
@@ -309,14 +311,16 @@ impl Remediator {
             let mut trial = accepted.clone();
             trial.push(suspect);
             let keep = sids(&[&failed[..], &suspects[i + 1..]].concat());
-            match self.trial(repository, &current, &trial, &keep, pacer).await {
-                Ok(Trial::Written(text)) => {
+            match self
+                .trial(repository, &current, &trial, &keep, pacer)
+                .await?
+            {
+                Trial::Written(text) => {
                     (current, wrote) = (text, true);
                     accepted.push(suspect);
                 }
-                Ok(Trial::UnknownPrincipal) => failed.push(suspect),
-                Err(Err(e)) => return Err(e),
-                Err(Ok(reason)) => {
+                Trial::UnknownPrincipal => failed.push(suspect),
+                Trial::Refused(reason) => {
                     out.step = Step::Failed(reason);
                     return Ok(out);
                 }
@@ -325,12 +329,11 @@ impl Remediator {
         if !wrote {
             match self
                 .trial(repository, &current, &accepted, &sids(&failed), pacer)
-                .await
+                .await?
             {
-                Ok(Trial::Written(text)) => current = text,
-                Ok(Trial::UnknownPrincipal) => {}
-                Err(Err(e)) => return Err(e),
-                Err(Ok(reason)) => {
+                Trial::Written(text) => current = text,
+                Trial::UnknownPrincipal => {}
+                Trial::Refused(reason) => {
                     out.step = Step::Failed(reason);
                     return Ok(out);
                 }
@@ -347,7 +350,6 @@ impl Remediator {
     }
 
     /// Writes what `rules` want, keeping the owned statements named in `keep` as they are.
-    /// `Err(Ok(reason))`: the merge itself refused.
     async fn trial(
         &self,
         repository: &str,
@@ -355,11 +357,13 @@ impl Remediator {
         rules: &[&Rule],
         keep: &[String],
         pacer: Option<&Pacer>,
-    ) -> Result<Trial, Result<String, EcrError>> {
+    ) -> Result<Trial, EcrError> {
         let owner = &self.config.ownership;
         let desired = desired_statements(rules.iter().copied(), owner);
-        let decision = policy::plan(current.as_deref(), &desired, keep, owner)
-            .map_err(|e| Ok(e.to_string()))?;
+        let decision = match policy::plan(current.as_deref(), &desired, keep, owner) {
+            Ok(d) => d,
+            Err(e) => return Ok(Trial::Refused(e.to_string())),
+        };
         if let Some(p) = pacer {
             p.until_ready().await;
         }
@@ -379,7 +383,7 @@ impl Remediator {
         match result {
             Ok(()) => Ok(Trial::Written(after)),
             Err(e) if e.is_principal_not_found() => Ok(Trial::UnknownPrincipal),
-            Err(e) => Err(Err(e)),
+            Err(e) => Err(e),
         }
     }
 }

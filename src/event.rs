@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cloudtrail::{Detail, Envelope};
 use crate::identity::Caller;
 pub use crate::locate::Target;
-use crate::locate::{caller, native_target, registry_of, target};
+use crate::locate::{caller, native_target, principal_arn, registry_of, target};
 use crate::names::shown;
 
 /// Longest event ID echoed back; a hostile event must not blow up the logs.
@@ -248,21 +248,26 @@ fn pull(e: &Envelope, d: &Detail, event_name: &str) -> Classified {
     }
 }
 
-fn policy_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) -> Classified {
+/// Why a change event records no change (it is not an API call, or the call failed), saying
+/// `what` did not change.
+fn no_change(d: &Detail, event_name: &str, detail_type: &str, what: &str) -> Option<Classified> {
     if detail_type != API_CALL {
-        return skip(format!(
+        return Some(skip(format!(
             "{event_name} as {detail_type:?} is not an API call"
-        ));
+        )));
     }
-    if let Some(code) = &d.error_code {
-        return skip(format!(
-            "{event_name} failed with {}: the policy did not change",
-            shown(code)
-        ));
+    d.error_code
+        .as_ref()
+        .map(|code| skip(format!("{event_name} failed with {}: {what}", shown(code))))
+}
+
+fn policy_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) -> Classified {
+    if let Some(skipped) = no_change(d, event_name, detail_type, "the policy did not change") {
+        return skipped;
     }
     match target(e, d, false) {
         Ok(target) => Classified::PolicyChanged {
-            changed_by: changed_by(d),
+            changed_by: principal_arn(d),
             target,
         },
         Err(reason) => invalid(Trigger::PolicyChanged, reason),
@@ -270,22 +275,14 @@ fn policy_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) 
 }
 
 fn registry_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str) -> Classified {
-    if detail_type != API_CALL {
-        return skip(format!(
-            "{event_name} as {detail_type:?} is not an API call"
-        ));
-    }
-    if let Some(code) = &d.error_code {
-        return skip(format!(
-            "{event_name} failed with {}: nothing changed",
-            shown(code)
-        ));
+    if let Some(skipped) = no_change(d, event_name, detail_type, "nothing changed") {
+        return skipped;
     }
     match registry_of(e, d) {
         Ok((registry_id, region)) => Classified::RegistryChanged {
             registry_id,
             region,
-            changed_by: changed_by(d),
+            changed_by: principal_arn(d),
         },
         Err(reason) => invalid(Trigger::RegistryChanged, reason),
     }
@@ -313,18 +310,4 @@ fn native(e: &Envelope, detail_type: &str) -> Classified {
         Ok(target) => Classified::Native { trigger, target },
         Err(reason) => invalid(trigger, reason),
     }
-}
-
-/// The role (session issuer) or user that made a call.
-fn changed_by(d: &Detail) -> Option<String> {
-    let identity = d.user_identity.as_ref()?;
-    let issuer = identity
-        .session_context
-        .as_ref()
-        .and_then(|s| s.session_issuer.as_ref())
-        .and_then(|i| i.arn.clone());
-    let user = (identity.kind.as_deref() == Some("IAMUser"))
-        .then(|| identity.arn.clone())
-        .flatten();
-    issuer.or(user)
 }

@@ -140,11 +140,7 @@ impl Remediator {
             ));
         }
         let settings = &self.config.sweep;
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        let at = schedule.time.unwrap_or(now).max(0) as u64;
+        let at = schedule.time.unwrap_or_else(epoch_now).max(0) as u64;
         let options = SweepOptions {
             deadline,
             sweep_number: at / (settings.interval_minutes * 60),
@@ -323,9 +319,14 @@ fn finish(
 
 /// Whether an event is recent enough that IAM may not have propagated a new principal yet.
 fn is_young(event_time: Option<i64>) -> bool {
-    let now = SystemTime::now()
+    let now = epoch_now();
+    event_time.is_some_and(|t| now.saturating_sub(t) < PRINCIPAL_RETRY_WINDOW.as_secs() as i64)
+}
+
+/// Seconds since the epoch, now.
+fn epoch_now() -> i64 {
+    SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    event_time.is_some_and(|t| now.saturating_sub(t) < PRINCIPAL_RETRY_WINDOW.as_secs() as i64)
+        .unwrap_or_default()
 }

@@ -240,6 +240,20 @@ fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
+/// The IAM role (the session's issuer) or user that made a call.
+pub fn principal_arn(d: &Detail) -> Option<String> {
+    let identity = d.user_identity.as_ref()?;
+    let issuer = identity
+        .session_context
+        .as_ref()
+        .and_then(|s| s.session_issuer.as_ref())
+        .and_then(|i| i.arn.clone());
+    let user = (identity.kind.as_deref() == Some("IAMUser"))
+        .then(|| identity.arn.clone())
+        .flatten();
+    issuer.or(user)
+}
+
 /// The caller of a pull, from `userIdentity` alone, once every field that names the caller's
 /// account agrees, and agrees with the envelope of a forwarded event. A record without
 /// `userIdentity` names no caller, and so proves nothing.
@@ -268,12 +282,9 @@ pub fn caller(e: &Envelope, d: &Detail, registry_id: &str) -> Result<Caller, Str
         ));
     }
     check_envelope(e, d, registry_id, account)?;
-    let user = (identity.kind.as_deref() == Some("IAMUser"))
-        .then(|| identity.arn.clone())
-        .flatten();
     Ok(Caller {
         account: account.map(str::to_string),
-        principal_arn: issuer.and_then(|i| i.arn.clone()).or(user),
+        principal_arn: principal_arn(d),
     })
 }
 
