@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::filter::LevelFilter;
 
-pub use crate::commands::OutputFormat;
 use crate::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
-use crate::reconcile::reconcile;
+pub use crate::commands::{AwsOptions, OutputFormat};
+use crate::reconcile::{reconcile, ReconcileOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,11 +24,26 @@ use crate::reconcile::reconcile;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// Terraform's convention, for CI drift checks: 0 nothing to change, 1 an error, 2 changes
+/// planned (or made).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct ExitCodes {
+    /// Exit 2 when changes are planned (or made), 0 when there are none, 1 on any error (a
+    /// usage or configuration error included), as `terraform plan -detailed-exitcode` does.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Handle EventBridge events exactly as the Lambda does; prints one outcome line per event.
+    #[command(
+        after_help = "Example:\n  ecr-policy-remediator handle --config rules.json --dry-run events/create-repository-api.json"
+    )]
     Handle {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
@@ -39,9 +54,14 @@ pub enum Command {
         /// Event files; `-` reads one event from standard input.
         #[arg(required = true, value_name = "EVENT.json")]
         events: Vec<String>,
+        #[command(flatten)]
+        exit_codes: ExitCodes,
     },
     /// Show which rules match each repository and how its policy would change, and with
     /// --registry how the registry policy and the creation templates would; writes nothing.
+    #[command(
+        after_help = "Examples:\n  ecr-policy-remediator plan --config rules.json team-a/api registry.k8s.io/pause\n  ecr-policy-remediator plan --config rules.json --registry --detailed-exitcode"
+    )]
     Plan {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
@@ -52,9 +72,14 @@ pub enum Command {
         /// Repository names.
         #[arg(required_unless_present = "registry", value_name = "REPOSITORY")]
         repositories: Vec<String>,
+        #[command(flatten)]
+        exit_codes: ExitCodes,
     },
     /// Sweep the whole registry now, as the scheduled sweep does but without its deadline: every
     /// repository is made right, grants no rule gives any more are taken back.
+    #[command(
+        after_help = "Examples:\n  ecr-policy-remediator reconcile --config rules.json --dry-run --summary --detailed-exitcode\n  ecr-policy-remediator reconcile --config rules.json --rate 5"
+    )]
     Reconcile {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
@@ -68,18 +93,35 @@ pub enum Command {
         /// Cap on ECR requests per second (default: sweep.requestsPerSecond, else 10).
         #[arg(long, value_name = "R")]
         rate: Option<f64>,
-        /// `text`: diffs and a summary table; `json`: the Lambda's outcome object.
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        /// With text output: one line per repository that changes (its Sids added, removed,
+        /// changed) and the summary table, instead of every diff.
+        #[arg(long)]
+        summary: bool,
+        #[command(flatten)]
+        exit_codes: ExitCodes,
     },
     /// Validate a rules file and print every rule with the statements it generates.
+    #[command(after_help = "Example:\n  ecr-policy-remediator check-config rules.json")]
     CheckConfig {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
+        #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
     },
 }
 
 impl Command {
+    fn exit_codes(&self) -> ExitCodes {
+        match self {
+            Command::Handle { exit_codes, .. }
+            | Command::Plan { exit_codes, .. }
+            | Command::Reconcile { exit_codes, .. } => *exit_codes,
+            Command::CheckConfig { .. } => ExitCodes::default(),
+        }
+    }
+
     /// The log level when `RUST_LOG` does not say: the Lambda's `info`, except under a progress
     /// bar, whose line the per-repository log lines would break (the summary lists failures).
     pub fn default_log_level(&self) -> LevelFilter {
@@ -94,19 +136,23 @@ impl Command {
 }
 
 /// Runs one subcommand: 0 when nothing failed, 1 when something did (an event, a repository, or
-/// a call to AWS), 2 for a usage or configuration error.
-pub async fn run(command: Command) -> ExitCode {
+/// a call to AWS), 2 for a usage or configuration error; with `--detailed-exitcode`, 2 means
+/// changes planned and every error is 1.
+pub async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
+    let detailed = command.exit_codes().detailed_exitcode;
     let result = match command {
         Command::Handle {
             config,
             dry_run,
             events,
-        } => handle(config, dry_run, &events).await,
+            ..
+        } => handle(config, dry_run, &events, aws).await,
         Command::Plan {
             config,
             registry,
             repositories,
-        } => plan(config, registry, &repositories).await,
+            ..
+        } => plan(config, registry, &repositories, aws).await,
         Command::CheckConfig { file } => check_config(file),
         Command::Reconcile {
             config,
@@ -114,14 +160,28 @@ pub async fn run(command: Command) -> ExitCode {
             concurrency,
             rate,
             output,
-        } => reconcile(config, dry_run, concurrency, rate, output).await,
+            summary,
+            ..
+        } => {
+            let options = ReconcileOptions {
+                dry_run,
+                concurrency,
+                rate,
+                output,
+                summary,
+            };
+            reconcile(config, options, aws).await
+        }
     };
-    result.unwrap_or_else(|e| {
-        let (message, code) = match e {
-            CliError::Usage(m) => (m, USAGE_ERROR),
-            CliError::Aws(m) => (m, FAILED),
-        };
-        eprintln!("ecr-policy-remediator: {message}");
-        ExitCode::from(code)
-    })
+    match result {
+        Ok(ran) => ExitCode::from(ran.code(detailed)),
+        Err(e) => {
+            let (message, code) = match e {
+                CliError::Usage(m) if !detailed => (m, USAGE_ERROR),
+                CliError::Usage(m) | CliError::Aws(m) => (m, FAILED),
+            };
+            eprintln!("ecr-policy-remediator: {message}");
+            ExitCode::from(code)
+        }
+    }
 }

@@ -3,25 +3,58 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::converge::Remediator;
 use crate::outcome::{DocumentReport, Outcome, Status};
-use crate::policy::{pretty, Plan};
+use crate::policy::Plan;
 use crate::rules::{Config, ConfigError};
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
 pub(crate) const FAILED: u8 = 1;
 pub(crate) const USAGE_ERROR: u8 = 2;
+/// With `--detailed-exitcode`: changes planned (or made).
+pub(crate) const CHANGES: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Diffs and a summary table.
     Text,
+    /// The Lambda's outcome object.
     Json,
+}
+
+/// Where the subcommands reach AWS; the standard environment fills in what is not given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsOptions {
+    /// AWS region of the registry (default: AWS_REGION, or the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from the AWS config and credentials files (default: AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// How a command that ran went: whether anything failed, and whether it planned (or made)
+/// changes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ran {
+    pub failed: bool,
+    pub changes: bool,
+}
+
+impl Ran {
+    /// The exit code: 1 when something failed; with `detailed`, 2 when there are changes.
+    pub fn code(self, detailed: bool) -> u8 {
+        match (self.failed, detailed && self.changes) {
+            (true, _) => FAILED,
+            (false, true) => CHANGES,
+            (false, false) => 0,
+        }
+    }
 }
 
 /// Why a command could not run: the user's input, or AWS.
@@ -29,14 +62,6 @@ pub enum OutputFormat {
 pub(crate) enum CliError {
     Usage(String),
     Aws(String),
-}
-
-pub(crate) fn exit(failed: bool) -> ExitCode {
-    if failed {
-        ExitCode::from(FAILED)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
@@ -50,8 +75,14 @@ pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     config.map_err(|e: ConfigError| CliError::Usage(format!("invalid configuration: {e}")))
 }
 
-pub(crate) async fn connect(config: Config) -> Result<Remediator, CliError> {
-    let sdk = crate::sdk_config().await;
+pub(crate) async fn connect(config: Config, aws: &AwsOptions) -> Result<Remediator, CliError> {
+    let sdk = crate::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
+    if sdk.region().is_none() {
+        return Err(CliError::Usage(
+            "no AWS region is set: pass --region, or set AWS_REGION (or a region in the profile)"
+                .into(),
+        ));
+    }
     Remediator::connect(config, &sdk)
         .await
         .map(|r| r.with_self_role(std::env::var("REMEDIATOR_SELF_ROLE_ARN").ok()))
@@ -74,11 +105,12 @@ pub(crate) async fn handle(
     config: Option<PathBuf>,
     dry_run: bool,
     events: &[String],
-) -> Result<ExitCode, CliError> {
+    aws: &AwsOptions,
+) -> Result<Ran, CliError> {
     let mut config = load_config(config)?;
     config.dry_run |= dry_run;
-    let remediator = connect(config).await?;
-    let mut failed = false;
+    let remediator = connect(config, aws).await?;
+    let mut ran = Ran::default();
     let mut stdout = std::io::stdout().lock();
     for name in events {
         // The Lambda runtime only ever hands over JSON; a file that cannot be read, or is not
@@ -97,28 +129,34 @@ pub(crate) async fn handle(
                 outcome
             }
         };
-        failed |= outcome.outcome == Status::Failed;
+        ran.failed |= outcome.outcome == Status::Failed;
+        ran.changes |= matches!(
+            outcome.outcome,
+            Status::Planned | Status::Applied | Status::Created
+        );
         let line = serde_json::to_string(&outcome).unwrap_or_default();
         writeln!(stdout, "{line}").map_err(|e| CliError::Aws(format!("cannot write: {e}")))?;
     }
-    Ok(exit(failed))
+    Ok(ran)
 }
 
 pub(crate) async fn plan(
     config: Option<PathBuf>,
     registry: bool,
     repositories: &[String],
-) -> Result<ExitCode, CliError> {
+    aws: &AwsOptions,
+) -> Result<Ran, CliError> {
     let mut config = load_config(config)?;
     config.dry_run = true;
     for name in repositories {
         crate::names::check_repository_name(name).map_err(CliError::Usage)?;
     }
-    let remediator = connect(config).await?;
-    let mut failed = false;
+    let remediator = connect(config, aws).await?;
+    let mut ran = Ran::default();
     if registry {
         for d in remediator.converge_registry(None).await {
-            failed |= d.outcome == Status::Failed;
+            ran.failed |= d.outcome == Status::Failed;
+            ran.changes |= d.outcome == Status::Planned;
             print_document(&d);
         }
     }
@@ -128,7 +166,7 @@ pub(crate) async fn plan(
             Ok(report) => report,
             Err(e) => {
                 println!("   cannot read its policy: {e}");
-                failed = true;
+                ran.failed = true;
                 continue;
             }
         };
@@ -139,18 +177,22 @@ pub(crate) async fn plan(
         }
         match report.decision.map(|d| d.plan) {
             Ok(Plan::Unchanged) => println!("   the policy is already right: nothing to write"),
-            Ok(Plan::Write { text, .. }) => print_diff(report.current.as_deref(), Some(&text)),
+            Ok(Plan::Write { text, .. }) => {
+                ran.changes = true;
+                print_diff(report.current.as_deref(), Some(&text))
+            }
             Ok(Plan::Delete { .. }) => {
+                ran.changes = true;
                 println!("   the policy would be deleted: no statement would be left in it");
                 print_diff(report.current.as_deref(), None);
             }
             Err(reason) => {
                 println!("   cannot write: {reason}");
-                failed = true;
+                ran.failed = true;
             }
         }
     }
-    Ok(exit(failed))
+    Ok(ran)
 }
 
 /// One of the registry's documents: what would change, or why it cannot.
@@ -180,20 +222,14 @@ pub(crate) fn print_document(d: &DocumentReport) {
     }
 }
 
-/// A unified diff of a policy, pretty-printed; `None` is no policy at all.
+/// A policy's difference, statement by statement, each named by its `Sid`; `None` is no policy.
 pub(crate) fn print_diff(before: Option<&str>, after: Option<&str>) {
-    let before = before.map(|b| pretty(b) + "\n").unwrap_or_default();
-    let after = after.map(|a| pretty(a) + "\n").unwrap_or_default();
-    let diff = similar::TextDiff::from_lines(&before, &after);
-    print!(
-        "{}",
-        diff.unified_diff()
-            .context_radius(3)
-            .header("current", "desired")
-    );
+    for line in crate::diff::statement_diff(before, after).lines() {
+        println!("   {line}");
+    }
 }
 
-pub(crate) fn check_config(file: Option<PathBuf>) -> Result<ExitCode, CliError> {
+pub(crate) fn check_config(file: Option<PathBuf>) -> Result<Ran, CliError> {
     let config = load_config(file)?;
     println!(
         "configuration is valid: {} rule(s), dryRun {}, deployment {}, statement Sids start with {}",
@@ -226,5 +262,5 @@ pub(crate) fn check_config(file: Option<PathBuf>) -> Result<ExitCode, CliError> 
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Ran::default())
 }

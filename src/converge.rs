@@ -6,6 +6,7 @@ use governor::DefaultDirectRateLimiter;
 use tracing::{debug, info, warn};
 
 use crate::ecr::{Ecr, EcrError};
+use crate::event::Trigger;
 use crate::outcome::Status;
 use crate::policy::{self, Change, Decision, Plan};
 use crate::rules::{desired_statements, Config, Rule};
@@ -171,6 +172,7 @@ impl Remediator {
         &self,
         repository: &str,
         pacer: Option<&Pacer>,
+        cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         let inspection = match self.inspect(repository, pacer).await {
             Ok(i) => i,
@@ -216,7 +218,7 @@ impl Remediator {
             });
             return Ok(out);
         }
-        self.write(repository, out, pacer).await
+        self.write(repository, out, pacer, cause).await
     }
 
     async fn write(
@@ -224,6 +226,7 @@ impl Remediator {
         repository: &str,
         mut out: Converged,
         pacer: Option<&Pacer>,
+        cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         if let Some(p) = pacer {
             p.until_ready().await;
@@ -238,12 +241,13 @@ impl Remediator {
         };
         out.step = match written {
             Ok(()) => {
-                log_change(repository, &out);
+                let change = out.change.clone().unwrap_or_default();
+                log_change(repository, &change, out.after.is_none(), cause);
                 Step::Applied
             }
             Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
             Err(e) if e.is_principal_not_found() => {
-                return self.isolate(repository, out, pacer).await;
+                return self.isolate(repository, out, pacer, cause).await;
             }
             Err(e) => return Err(e),
         };
@@ -251,15 +255,35 @@ impl Remediator {
     }
 }
 
-/// The audit line of a change: which statements came, went and changed, by `Sid`.
-fn log_change(repository: &str, out: &Converged) {
-    let change = out.change.clone().unwrap_or_default();
+/// What set a convergence off: named in the audit line of every change it makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a> {
+    pub trigger: Trigger,
+    /// The principal whose call the event records (the puller, the policy's editor), if any.
+    pub caller: Option<&'a str>,
+}
+
+impl Cause<'_> {
+    pub fn of(trigger: Trigger) -> Self {
+        Cause {
+            trigger,
+            caller: None,
+        }
+    }
+}
+
+/// The audit line of a change: which statements came, went and changed, by `Sid`, and what set
+/// it off.
+fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>) {
+    let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     info!(
         repository,
         added = %change.added.join(","),
         removed = %change.removed.join(","),
         changed = %change.changed.join(","),
-        deleted = out.after.is_none(),
+        deleted,
+        trigger = trigger.as_str().unwrap_or_default(),
+        caller = cause.caller.unwrap_or_default(),
         "repository policy changed"
     );
 }
@@ -282,6 +306,7 @@ impl Remediator {
         repository: &str,
         mut out: Converged,
         pacer: Option<&Pacer>,
+        cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         out.unknown_principal = true;
         let owner = &self.config.ownership;
@@ -312,7 +337,7 @@ impl Remediator {
             trial.push(suspect);
             let keep = sids(&[&failed[..], &suspects[i + 1..]].concat());
             match self
-                .trial(repository, &current, &trial, &keep, pacer)
+                .trial(repository, &current, (&trial, &keep), pacer, cause)
                 .await?
             {
                 Trial::Written(text) => {
@@ -328,7 +353,13 @@ impl Remediator {
         }
         if !wrote {
             match self
-                .trial(repository, &current, &accepted, &sids(&failed), pacer)
+                .trial(
+                    repository,
+                    &current,
+                    (&accepted, &sids(&failed)),
+                    pacer,
+                    cause,
+                )
                 .await?
             {
                 Trial::Written(text) => current = text,
@@ -354,9 +385,9 @@ impl Remediator {
         &self,
         repository: &str,
         current: &Option<String>,
-        rules: &[&Rule],
-        keep: &[String],
+        (rules, keep): (&[&Rule], &[String]),
         pacer: Option<&Pacer>,
+        cause: Cause<'_>,
     ) -> Result<Trial, EcrError> {
         let owner = &self.config.ownership;
         let desired = desired_statements(rules.iter().copied(), owner);
@@ -367,21 +398,26 @@ impl Remediator {
         if let Some(p) = pacer {
             p.until_ready().await;
         }
-        let (result, after) = match decision.plan {
+        let (result, after, change) = match decision.plan {
             Plan::Unchanged => return Ok(Trial::Written(current.clone())),
-            Plan::Write { text, .. } => (
+            Plan::Write { text, change } => (
                 self.ecr
                     .set_policy(&self.registry_id, repository, &text)
                     .await,
                 Some(text),
+                change,
             ),
-            Plan::Delete { .. } => (
+            Plan::Delete { change } => (
                 self.ecr.delete_policy(&self.registry_id, repository).await,
                 None,
+                change,
             ),
         };
         match result {
-            Ok(()) => Ok(Trial::Written(after)),
+            Ok(()) => {
+                log_change(repository, &change, after.is_none(), cause);
+                Ok(Trial::Written(after))
+            }
             Err(e) if e.is_principal_not_found() => Ok(Trial::UnknownPrincipal),
             Err(e) => Err(e),
         }

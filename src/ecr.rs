@@ -9,6 +9,14 @@ use aws_sdk_ecr::operation::get_repository_policy::GetRepositoryPolicyError;
 use aws_sdk_ecr::operation::set_repository_policy::SetRepositoryPolicyError;
 use aws_sdk_ecr::Client;
 
+/// One repository of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    /// Seconds since the epoch.
+    pub created_at: Option<i64>,
+}
+
 /// A failed ECR call.
 #[derive(Debug, thiserror::Error)]
 pub enum EcrError {
@@ -147,7 +155,7 @@ impl Ecr {
         &self,
         registry_id: &str,
         next_token: Option<String>,
-    ) -> Result<(Vec<String>, Option<String>), EcrError> {
+    ) -> Result<(Vec<Listed>, Option<String>), EcrError> {
         let out = self
             .client
             .describe_repositories()
@@ -160,7 +168,12 @@ impl Ecr {
         let names = out
             .repositories()
             .iter()
-            .filter_map(|r| r.repository_name().map(str::to_string))
+            .filter_map(|r| {
+                Some(Listed {
+                    name: r.repository_name()?.to_string(),
+                    created_at: r.created_at().map(|t| t.secs()),
+                })
+            })
             .collect();
         Ok((names, out.next_token().map(str::to_string)))
     }

@@ -35,7 +35,12 @@ pub enum Trigger {
 /// What an event asks of the remediator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classified {
-    RepositoryCreated(Target),
+    /// A repository was created. `created_by` is the IAM role (session issuer) or user that
+    /// created it; none for pull-through cache, which ECR does itself.
+    RepositoryCreated {
+        target: Target,
+        created_by: Option<String>,
+    },
     PullDenied {
         target: Target,
         caller: Caller,
@@ -223,7 +228,10 @@ fn creation(e: &Envelope, d: &Detail) -> Classified {
         ));
     }
     match target(e, d, false) {
-        Ok(t) => Classified::RepositoryCreated(t),
+        Ok(target) => Classified::RepositoryCreated {
+            target,
+            created_by: principal_arn(d),
+        },
         Err(reason) => invalid(Trigger::RepositoryCreated, reason),
     }
 }

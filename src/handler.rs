@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tracing::{debug, warn};
 
-use crate::converge::{Converged, Remediator, Step};
+use crate::clock::epoch_now;
+use crate::converge::{Cause, Converged, Remediator, Step};
 use crate::ecr::{Creation, EcrError};
 use crate::event::{Classified, Event, Schedule, Target, Trigger};
 use crate::identity::Caller;
@@ -27,11 +28,14 @@ impl Remediator {
         deadline: Option<SystemTime>,
     ) -> Result<Outcome, RetryableError> {
         let event = Event::classify(raw);
-        let result = self.handle_classified(&event, deadline).await;
-        match &result {
-            Ok(outcome) => outcome.log(),
-            Err(e) => e.outcome.log(),
-        }
+        let mut result = self.handle_classified(&event, deadline).await;
+        let outcome = match &mut result {
+            Ok(outcome) => outcome,
+            Err(e) => &mut e.outcome,
+        };
+        outcome.event_age_seconds = event_age(outcome, event.time, epoch_now());
+        outcome.log();
+        crate::metrics::record(outcome);
         result
     }
 
@@ -41,7 +45,7 @@ impl Remediator {
         deadline: Option<SystemTime>,
     ) -> Result<Outcome, RetryableError> {
         let new = |trigger, status| Outcome::new(event.id.clone(), trigger, status);
-        let (trigger, target, caller) = match &event.classified {
+        let (trigger, target, caller, by) = match &event.classified {
             Classified::Skip { trigger, reason } => {
                 return Ok(new(*trigger, Status::Skipped).because(reason))
             }
@@ -64,10 +68,16 @@ impl Remediator {
                 }
                 return self.registry_changed(out, registry_id, region).await;
             }
-            Classified::Native { trigger, target } => (*trigger, target, None),
-            Classified::RepositoryCreated(t) => (Trigger::RepositoryCreated, t, None),
+            Classified::Native { trigger, target } => (*trigger, target, None, None),
+            Classified::RepositoryCreated { target, created_by } => (
+                Trigger::RepositoryCreated,
+                target,
+                None,
+                created_by.as_deref(),
+            ),
             Classified::PullDenied { target, caller } => {
-                (Trigger::PullDenied, target, Some(caller))
+                let by = caller.principal_arn.as_deref();
+                (Trigger::PullDenied, target, Some(caller), by)
             }
             Classified::PolicyChanged { target, changed_by } => {
                 if self.self_role.is_some() && *changed_by == self.self_role {
@@ -75,7 +85,7 @@ impl Remediator {
                     out.repository = Some(target.repository.clone());
                     return Ok(out.because("the function's own write: nothing to check"));
                 }
-                (Trigger::PolicyChanged, target, None)
+                (Trigger::PolicyChanged, target, None, changed_by.as_deref())
             }
         };
         let mut out = new(trigger, Status::Skipped);
@@ -83,7 +93,11 @@ impl Remediator {
         if let Some(reason) = self.foreign(target) {
             return Ok(out.because(reason));
         }
-        let converged = self.repository(target, caller).await;
+        let cause = Cause {
+            trigger,
+            caller: by,
+        };
+        let converged = self.repository(target, caller, cause).await;
         finish(out, converged, event.time)
     }
 
@@ -93,10 +107,12 @@ impl Remediator {
         &self,
         target: &Target,
         caller: Option<&Caller>,
+        cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         let rules: Vec<&Rule> = self.config.matching(&target.repository).collect();
         if let Some(caller) = caller {
             if !rules.iter().any(|r| r.names_caller(caller)) {
+                crate::metrics::unnamed_caller_pull();
                 warn!(
                     repository = %target.repository,
                     caller_account = caller.account.as_deref().unwrap_or_default(),
@@ -106,10 +122,10 @@ impl Remediator {
                 );
             }
         }
-        let converged = self.converge(&target.repository, None).await?;
+        let converged = self.converge(&target.repository, None, cause).await?;
         match (&converged.step, caller) {
             (Step::NotFound, Some(caller)) => {
-                self.create_on_denied_pull(&target.repository, &rules, caller, converged)
+                self.create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
                     .await
             }
             (Step::Unchanged, _) if rules.is_empty() => Ok(Converged {
@@ -221,6 +237,7 @@ impl Remediator {
         rules: &[&Rule],
         caller: &Caller,
         not_found: Converged,
+        cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         let allowed = rules
             .iter()
@@ -239,7 +256,7 @@ impl Remediator {
                 .create_repository(&self.registry_id, repository)
                 .await?;
             debug!(repository, ?creation, "repository created on a denied pull");
-            let converged = self.converge(repository, None).await?;
+            let converged = self.converge(repository, None, cause).await?;
             return Ok(match (creation, &converged.step) {
                 (Creation::Created, Step::Applied | Step::Unchanged) => Converged {
                     step: Step::Created,
@@ -317,16 +334,17 @@ fn finish(
     Ok(out)
 }
 
+/// How long after the event its outcome came, for outcomes that looked at a document: how long
+/// a pod may have waited for its grant. Sweeps and skipped events have no such age.
+fn event_age(outcome: &Outcome, event_time: Option<i64>, now: i64) -> Option<u64> {
+    let looked = !matches!(outcome.outcome, Status::Skipped | Status::Swept);
+    let timed = !matches!(outcome.trigger, Trigger::Scheduled | Trigger::Unrecognized);
+    let time = event_time.filter(|_| looked && timed)?;
+    Some(now.saturating_sub(time).max(0) as u64)
+}
+
 /// Whether an event is recent enough that IAM may not have propagated a new principal yet.
 fn is_young(event_time: Option<i64>) -> bool {
     let now = epoch_now();
     event_time.is_some_and(|t| now.saturating_sub(t) < PRINCIPAL_RETRY_WINDOW.as_secs() as i64)
-}
-
-/// Seconds since the epoch, now.
-fn epoch_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

@@ -30,11 +30,13 @@
 
 pub mod canonical;
 pub mod cli;
+pub mod clock;
 pub mod cloudtrail;
 pub mod commands;
 pub mod config_error;
 pub mod converge;
 pub mod coverage;
+pub mod diff;
 pub mod documents;
 pub mod ecr;
 pub mod ecr_registry;
@@ -42,6 +44,7 @@ pub mod event;
 pub mod handler;
 pub mod identity;
 pub mod locate;
+pub mod metrics;
 pub mod names;
 pub mod outcome;
 pub mod ownership;
@@ -68,7 +71,19 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 /// SDK's own retries inside a Lambda invocation, and adaptive retries: on throttling the client
 /// slows its own request rate down instead of hammering a registry others share.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::from_env()
+    sdk_config_for(None, None).await
+}
+
+/// The same, with the command line's `--region` and `--profile` over the environment's.
+pub async fn sdk_config_for(region: Option<String>, profile: Option<String>) -> SdkConfig {
+    let mut loader = aws_config::from_env();
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader
         .retry_config(RetryConfig::adaptive())
         .timeout_config(
             TimeoutConfig::builder()
@@ -89,9 +104,15 @@ pub fn log_filter(
     rust_log: Option<&str>,
     default: LevelFilter,
 ) -> EnvFilter {
+    // aws_config's warnings are its provider chain trying one source after another (IMDS, the
+    // profile): dumps of internal errors, when what is missing is said once, in a sentence, by
+    // the command itself.
     let ours = |level: LevelFilter| {
         let others = level.min(LevelFilter::WARN);
-        EnvFilter::new(format!("{others},ecr_policy_remediator={level}"))
+        let config = level.min(LevelFilter::ERROR);
+        EnvFilter::new(format!(
+            "{others},aws_config={config},ecr_policy_remediator={level}"
+        ))
     };
     let filter = match (
         lambda_level.and_then(|l| l.trim().parse::<LevelFilter>().ok()),
@@ -150,11 +171,15 @@ mod tests {
     fn lambdas_log_level_wins_and_keeps_the_sdk_quiet() {
         let f = log_filter(Some("DEBUG"), Some("trace"), LevelFilter::INFO);
         let span = "lambda_runtime::layers::trace=info";
-        assert_eq!(directives(f), ["ecr_policy_remediator=debug", span, "warn"]);
+        let config = "aws_config=error";
+        assert_eq!(
+            directives(f),
+            [config, "ecr_policy_remediator=debug", span, "warn"]
+        );
         let f = log_filter(Some("error"), None, LevelFilter::INFO);
         assert_eq!(
             directives(f),
-            ["ecr_policy_remediator=error", "error", span]
+            [config, "ecr_policy_remediator=error", "error", span]
         );
     }
 

@@ -102,6 +102,9 @@ pub struct SweepReport {
     pub coverage_sweeps: Option<u64>,
     /// The registry policy and the creation templates, converged once per sweep.
     pub documents: Vec<DocumentReport>,
+    /// Repositories this sweep gave grants that the event path should have given (see
+    /// `metrics::is_missed_event`).
+    pub missed_events: usize,
 }
 
 /// The handler's answer, and the one log line each invocation leaves.
@@ -120,6 +123,11 @@ pub struct Outcome {
     /// The registry's own documents an event about them converged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<DocumentReport>,
+    /// Seconds from the event's time to its outcome (events about a repository or the
+    /// registry): in the log line and the metrics, not in the answer, which stays the same
+    /// for the same event.
+    #[serde(skip)]
+    pub event_age_seconds: Option<u64>,
 }
 
 impl Outcome {
@@ -133,6 +141,7 @@ impl Outcome {
             reason: None,
             sweep: None,
             documents: Vec::new(),
+            event_age_seconds: None,
         }
     }
 
@@ -159,15 +168,16 @@ impl Outcome {
         let repository = self.repository.as_deref().unwrap_or_default();
         let rules = self.rules.join(",");
         let reason = self.reason.as_deref().unwrap_or_default();
+        let event_age_seconds = self.event_age_seconds;
         if self.outcome == Status::Failed {
             warn!(
                 event_id,
-                trigger, repository, outcome, rules, reason, "event handled"
+                trigger, repository, outcome, rules, reason, event_age_seconds, "event handled"
             );
         } else {
             info!(
                 event_id,
-                trigger, repository, outcome, rules, reason, "event handled"
+                trigger, repository, outcome, rules, reason, event_age_seconds, "event handled"
             );
         }
     }

@@ -1,21 +1,33 @@
 //! `ecr-policy-remediator reconcile`: the sweep from a terminal or a CI job, with a progress bar,
 //! the diff of every change, and a summary.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::commands::{
-    connect, exit, load_config, print_diff, print_document, CliError, OutputFormat,
+    connect, load_config, print_diff, print_document, AwsOptions, CliError, OutputFormat, Ran,
 };
 use crate::outcome::{DocumentReport, Status, SweepReport};
+use crate::policy::Change;
 use crate::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 
-/// A planned change: the repository, its policy before, and after (`None`: deleted).
-type Planned = (String, Option<String>, Option<String>);
+/// A change planned or made: the repository, its policy before, after (`None`: deleted), and
+/// the Sids that came, went and changed.
+type Planned = (String, Option<String>, Option<String>, Option<Change>);
+
+/// What `reconcile` was asked for, besides the rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReconcileOptions {
+    pub dry_run: bool,
+    pub concurrency: Option<usize>,
+    pub rate: Option<f64>,
+    pub output: OutputFormat,
+    pub summary: bool,
+}
 
 /// The progress bar, and the planned changes a dry run shows at the end.
 struct Progress {
@@ -37,9 +49,10 @@ impl SweepObserver for Progress {
 
     fn repository(&self, r: &RepositoryResult) {
         self.bar.inc(1);
-        if r.status == Status::Planned {
+        if matches!(r.status, Status::Planned | Status::Applied) {
             if let Ok(mut changes) = self.changes.lock() {
-                changes.push((r.repository.clone(), r.before.clone(), r.after.clone()));
+                let (before, after) = (r.before.clone(), r.after.clone());
+                changes.push((r.repository.clone(), before, after, r.change.clone()));
             }
         }
     }
@@ -47,17 +60,15 @@ impl SweepObserver for Progress {
 
 pub(crate) async fn reconcile(
     config: Option<PathBuf>,
-    dry_run: bool,
-    concurrency: Option<usize>,
-    rate: Option<f64>,
-    output: OutputFormat,
-) -> Result<ExitCode, CliError> {
+    o: ReconcileOptions,
+    aws: &AwsOptions,
+) -> Result<Ran, CliError> {
     let mut config = load_config(config)?;
-    config.dry_run |= dry_run;
-    if let Some(n) = concurrency {
+    config.dry_run |= o.dry_run;
+    if let Some(n) = o.concurrency {
         config.sweep.concurrency = n;
     }
-    if let Some(r) = rate {
+    if let Some(r) = o.rate {
         config.sweep.requests_per_second = r;
     }
     config
@@ -65,13 +76,16 @@ pub(crate) async fn reconcile(
         .validate("sweep")
         .map_err(|e| CliError::Usage(format!("invalid option: {e}")))?;
     let options = SweepOptions::from(&config.sweep);
-    let remediator = connect(config).await?;
-    let bar = if output == OutputFormat::Text && std::io::stderr().is_terminal() {
+    let remediator = connect(config, aws).await?;
+    let bar = if o.output == OutputFormat::Text && std::io::stderr().is_terminal() {
         ProgressBar::new(0).with_style(
             ProgressStyle::with_template(
-                "{spinner} {pos}/{len} repositories [{wide_bar}] {per_sec}, {eta} left",
+                "{spinner} {pos}/{len} repositories [{wide_bar}] {rate}, {eta} left",
             )
-            .map_err(|e| CliError::Usage(e.to_string()))?,
+            .map_err(|e| CliError::Usage(e.to_string()))?
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", rate(s.per_sec()));
+            }),
         )
     } else {
         ProgressBar::hidden()
@@ -86,7 +100,9 @@ pub(crate) async fn reconcile(
         .await
         .map_err(|e| CliError::Aws(format!("cannot list the registry: {e}")))?;
     progress.bar.finish_and_clear();
-    match output {
+    let changes = progress.changes.into_inner().unwrap_or_default();
+    let documents = progress.documents.into_inner().unwrap_or_default();
+    match o.output {
         OutputFormat::Json => {
             let outcome = serde_json::json!({
                 "trigger": "scheduled",
@@ -96,27 +112,66 @@ pub(crate) async fn reconcile(
             });
             println!("{outcome}");
         }
-        OutputFormat::Text => {
-            // Diffs for what a dry run would change; the summary says what a real run did.
-            for d in progress.documents.into_inner().unwrap_or_default() {
-                if d.outcome == Status::Planned || d.outcome == Status::Failed {
-                    print_document(&d);
-                }
-            }
-            let mut changes = progress.changes.into_inner().unwrap_or_default();
-            changes.sort();
-            for (name, before, after) in &changes {
-                println!("== {name}");
-                if after.is_none() {
-                    println!("   the policy would be deleted: no statement would be left in it");
-                }
-                print_diff(before.as_deref(), after.as_deref());
-            }
-            print_summary(&report);
-        }
+        OutputFormat::Text => print_text(&report, &documents, changes, o),
     }
     let documents_failed = report.documents.iter().any(|d| d.outcome == Status::Failed);
-    Ok(exit(report.failed > 0 || documents_failed))
+    let documents_changed = report
+        .documents
+        .iter()
+        .any(|d| matches!(d.outcome, Status::Planned | Status::Applied));
+    Ok(Ran {
+        failed: report.failed > 0 || documents_failed,
+        changes: report.applied + report.planned > 0 || documents_changed,
+    })
+}
+
+/// A rate people read: `12.3 repos/s`.
+fn rate(per_sec: f64) -> String {
+    format!("{per_sec:.1} repos/s")
+}
+
+/// The diffs of what a dry run would change (or, with `--summary`, one line per repository),
+/// then the summary table; a real run lists what it changed.
+fn print_text(
+    report: &SweepReport,
+    documents: &[DocumentReport],
+    mut changes: Vec<Planned>,
+    o: ReconcileOptions,
+) {
+    for d in documents {
+        if d.outcome == Status::Planned || d.outcome == Status::Failed {
+            print_document(d);
+        }
+    }
+    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, before, after, change) in &changes {
+        if o.summary || !o.dry_run {
+            println!("{name}: {}", sids(change.as_ref(), after.is_none()));
+            continue;
+        }
+        println!("== {name}");
+        if after.is_none() {
+            println!("   the policy would be deleted: no statement would be left in it");
+        }
+        print_diff(before.as_deref(), after.as_deref());
+    }
+    print_summary(report);
+}
+
+/// `+Sid -Sid ~Sid`, and whether the policy goes.
+fn sids(change: Option<&Change>, deleted: bool) -> String {
+    let mut out = String::new();
+    if let Some(c) = change {
+        for (mark, list) in [('+', &c.added), ('-', &c.removed), ('~', &c.changed)] {
+            for sid in list {
+                let _ = write!(out, "{mark}{sid} ");
+            }
+        }
+    }
+    if deleted {
+        out.push_str("(policy deleted)");
+    }
+    out.trim_end().to_string()
 }
 
 fn print_summary(report: &SweepReport) {

@@ -11,6 +11,7 @@
 //! no repository is started within the safety margin of the Lambda deadline, nor kept past half
 //! of it, whatever ECR does.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
@@ -19,9 +20,11 @@ use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::converge::{Pacer, Remediator};
+use crate::converge::{Cause, Pacer, Remediator};
 use crate::coverage;
 use crate::ecr::EcrError;
+use crate::event::Trigger;
+use crate::metrics;
 use crate::outcome::{DocumentReport, Status, SweepReport};
 use crate::policy::Change;
 use crate::settings::SweepSettings;
@@ -97,6 +100,8 @@ impl SweepObserver for NoObserver {}
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     pub names: Vec<String>,
+    /// When each repository was created (seconds since the epoch), where ECR said.
+    pub created_at: HashMap<String, i64>,
     /// How many of them some rule matches.
     pub matching: usize,
 }
@@ -146,11 +151,17 @@ impl Remediator {
     /// Lists the registry, one `DescribeRepositories` page per 1,000 repositories.
     pub async fn list(&self, pacer: &Pacer) -> Result<Listing, EcrError> {
         let mut names = Vec::new();
+        let mut created_at = HashMap::new();
         let mut token = None;
         loop {
             pacer.until_ready().await;
             let (page, next) = self.ecr.list_repositories(&self.registry_id, token).await?;
-            names.extend(page);
+            for listed in page {
+                if let Some(t) = listed.created_at {
+                    created_at.insert(listed.name.clone(), t);
+                }
+                names.push(listed.name);
+            }
             match next {
                 Some(next) => token = Some(next),
                 None => break,
@@ -161,7 +172,11 @@ impl Remediator {
             .iter()
             .filter(|n| self.config.matching(n).next().is_some())
             .count();
-        Ok(Listing { names, matching })
+        Ok(Listing {
+            names,
+            created_at,
+            matching,
+        })
     }
 
     /// Lists the registry and sweeps it. `Err` only if the listing fails or outlasts the
@@ -233,10 +248,17 @@ impl Remediator {
             .enumerate()
             .map(|(i, name)| async move { (i, self.sweep_one(name, stops, pacer).await) });
         let mut results = stream::iter(work).buffer_unordered(options.concurrency.max(1));
+        let now = crate::clock::epoch_now();
         while let Some((i, result)) = results.next().await {
             match result {
                 Some(r) => {
                     done[i] = true;
+                    let created_at = listing.created_at.get(&r.repository).copied();
+                    if r.status == Status::Applied
+                        && metrics::is_missed_event(created_at, now, r.change.as_ref())
+                    {
+                        report.missed_events += 1;
+                    }
                     record(&mut report, &r, observer)
                 }
                 None => report.not_reached += 1,
@@ -263,14 +285,14 @@ impl Remediator {
             return None;
         }
         let mut converged = stops
-            .bounded(self.converge(repository, Some(pacer)))
+            .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
             .await?;
         if converged.as_ref().is_err_and(EcrError::is_retryable) {
             stops
                 .bounded(tokio::time::sleep(Duration::from_secs(1)))
                 .await?;
             converged = stops
-                .bounded(self.converge(repository, Some(pacer)))
+                .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
                 .await?;
         }
         let mut result = RepositoryResult {

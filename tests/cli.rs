@@ -2,53 +2,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(manifest_dir())
-        .env_remove("REMEDIATOR_CONFIG")
-        .env_remove("REMEDIATOR_CONFIG_FILE")
-        .env_remove("REMEDIATOR_DRY_RUN")
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env("AWS_PROFILE", "none-such-profile-for-tests")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(moto) = moto {
-        cmd.envs(moto.env());
-    }
-    let mut child = cmd.spawn().expect("the binary runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn check_config_prints_every_rule_with_its_statements() {
@@ -278,9 +235,9 @@ async fn plan_shows_the_difference_and_writes_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("== team-a/payments-api"), "{text}");
     assert!(text.contains("rules: team-a, team-a-ci"), "{text}");
-    assert!(text.contains("+++ desired"), "{text}");
+    assert!(text.contains("(added)"), "{text}");
     assert!(
-        text.contains("+      \"Sid\": \"EcrPolicyRemediator-team-a-Principals\""),
+        text.contains("+ statement EcrPolicyRemediator-team-a-Principals (added)"),
         "{text}"
     );
     assert!(text.contains("no rule matches"), "{text}");
@@ -310,7 +267,7 @@ async fn reconcile_dry_run_shows_diffs_then_the_real_run_applies_them() {
     for needle in [
         "== registry.k8s.io/pause",
         "== team-a/one",
-        "+++ desired",
+        "+ statement EcrPolicyRemediator-team-a-Principals (added)",
         "planned (dry run)            3",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
@@ -382,11 +339,11 @@ async fn plan_registry_shows_the_templates_and_registry_statements_before_any_re
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "== registry policy",
-        "+      \"Sid\": \"EcrPolicyRemediatorD00Rk8smirrorPullThroughCachePrincipals\"",
+        "+ statement EcrPolicyRemediatorD00Rk8smirrorPullThroughCachePrincipals (added)",
         "arn:aws:ecr:us-east-1:111111111111:repository/registry.k8s.io/*",
         "== template ecr-public",
         "== template registry.k8s.io",
-        "+      \"Sid\": \"EcrPolicyRemediator-k8s-mirror-Principals\"",
+        "+ statement EcrPolicyRemediator-k8s-mirror-Principals (added)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -421,7 +378,7 @@ async fn reconcile_dry_run_shows_the_diff_of_all_three_kinds_of_document() {
         "== registry policy",
         "== template registry.k8s.io",
         "== team-a/payments-api",
-        "+      \"Sid\": \"EcrPolicyRemediator-team-a-ci-Principals\"",
+        "+ statement EcrPolicyRemediator-team-a-ci-Principals (added)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -429,7 +386,7 @@ async fn reconcile_dry_run_shows_the_diff_of_all_three_kinds_of_document() {
 }
 
 #[tokio::test]
-async fn every_change_leaves_an_audit_line_naming_the_sids_added_and_removed() {
+async fn every_change_leaves_an_audit_line_naming_the_sids_added_and_removed_and_the_caller() {
     let moto = Moto::start();
     let (client, _) = moto.client();
     create_repository(&client, "team-a/payments-api").await;
@@ -469,6 +426,11 @@ async fn every_change_leaves_an_audit_line_naming_the_sids_added_and_removed() {
     );
     assert_eq!(audit[0]["added"], "");
     assert_eq!(audit[0]["level"], "INFO");
+    // What set it off, and whose call the event records.
+    assert_eq!(audit[0]["trigger"], "repository-created");
+    let creator: Value = serde_json::from_str(&std::fs::read_to_string(event).unwrap()).unwrap();
+    let issuer = &creator["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"];
+    assert_eq!(&audit[0]["caller"], issuer, "{}", stderr(&out));
 }
 
 #[test]

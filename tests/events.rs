@@ -187,8 +187,8 @@ const EXPECTED: &[(&str, Trigger, Option<&str>, &str)] = &[
 
 fn summary(event: &Event) -> (Trigger, Option<&str>, &'static str) {
     match &event.classified {
-        Classified::RepositoryCreated(t) => {
-            (Trigger::RepositoryCreated, Some(&t.repository), "act")
+        Classified::RepositoryCreated { target, .. } => {
+            (Trigger::RepositoryCreated, Some(&target.repository), "act")
         }
         Classified::PullDenied { target, .. } => {
             (Trigger::PullDenied, Some(&target.repository), "act")
@@ -239,11 +239,14 @@ fn skipped_samples_say_why() {
 fn pull_through_cache_name_is_read_from_service_event_details() {
     let event = load_event("create-repository-pull-through-cache.json");
     assert!(event["detail"]["requestParameters"].is_null());
-    let Classified::RepositoryCreated(target) = Event::classify(&event).classified else {
+    let Classified::RepositoryCreated { target, created_by } = Event::classify(&event).classified
+    else {
         panic!("not a creation")
     };
     assert_eq!(target.registry_id, "111111111111");
     assert_eq!(target.region, "us-east-1");
+    // ECR created it itself: no principal to name in the audit line.
+    assert_eq!(created_by, None);
 }
 
 #[test]

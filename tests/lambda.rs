@@ -31,6 +31,10 @@ impl Drop for Watch {
 }
 
 fn invoke(port: u16, event: &str) -> Output {
+    invoke_with(port, &["--data-file", &format!("events/{event}")])
+}
+
+fn invoke_with(port: u16, data: &[&str]) -> Output {
     Command::new(cargo_lambda())
         .args([
             "lambda",
@@ -45,17 +49,18 @@ fn invoke(port: u16, event: &str) -> Output {
             "--output-format",
             "json",
         ])
-        .args(["--data-file", &format!("events/{event}")])
+        .args(data)
         .current_dir(manifest_dir())
         .output()
         .expect("cargo lambda invoke runs")
 }
 
 #[tokio::test]
-async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
+async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics() {
     let moto = Moto::start();
     let (client, _) = moto.client();
     create_repository(&client, "registry.k8s.io/pause").await;
+    create_repository(&client, "team-a/payments-api").await;
 
     let port = free_port();
     let mut env: Vec<String> = moto
@@ -122,6 +127,14 @@ async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
     let out = invoke(port, "create-repository-pull-through-cache.json");
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
     assert_eq!(outcome["outcome"], "unchanged", "{outcome}");
+    // A denied pull from a caller no rule names, and an event that can never succeed.
+    let out = invoke(port, "pull-denied-outside-rules.json");
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let bad = r#"{"source":"aws.ecr","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ecr.amazonaws.com","eventName":"CreateRepository","requestParameters":{"repositoryName":"Not A Name"}}}"#;
+    let out = invoke_with(port, &["--data-ascii", bad]);
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
+    assert_eq!(outcome["outcome"], "failed", "{outcome}");
     drop(watch);
     // Every line of an invocation carries its request id, in the runtime's span.
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -133,13 +146,111 @@ async fn cargo_lambda_watch_and_invoke_handle_a_sample_event() {
         })
         .filter(|l| l["message"] == "event handled")
         .collect();
-    assert_eq!(handled.len(), 2, "{logs}");
+    assert_eq!(handled.len(), 4, "{logs}");
     for line in &handled {
         assert!(
             line["span"]["requestId"]
                 .as_str()
                 .is_some_and(|id| !id.is_empty()),
             "{line}"
+        );
+    }
+    check_metrics(&logs);
+}
+
+/// The embedded-metric-format documents in the function's output, each checked for the
+/// envelope CloudWatch needs: namespace, dimension set, and every metric with its unit.
+fn emf_documents(logs: &str) -> Vec<Value> {
+    let docs: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| {
+            l.find('{')
+                .and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok())
+        })
+        .filter(|d| d.get("_aws").is_some())
+        .collect();
+    for d in &docs {
+        let spec = &d["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "EcrPolicyRemediator", "{d}");
+        assert!(d["_aws"]["Timestamp"].as_u64().is_some(), "{d}");
+        let dimensions = spec["Dimensions"][0].as_array().expect("one dimension set");
+        assert_eq!(dimensions[0], "FunctionName", "{d}");
+        for name in dimensions {
+            assert!(
+                d[name.as_str().unwrap()].is_string(),
+                "dimension {name} has a value: {d}"
+            );
+        }
+        for metric in spec["Metrics"].as_array().unwrap() {
+            assert!(!d[metric["Name"].as_str().unwrap()].is_null(), "{d}");
+        }
+        assert!(
+            d["requestId"].as_str().is_some_and(|id| !id.is_empty()),
+            "{d}"
+        );
+    }
+    docs
+}
+
+/// The value of a metric in the document whose dimensions are exactly `labels` (besides
+/// FunctionName), with its unit.
+fn metric<'a>(docs: &'a [Value], name: &str, labels: &[(&str, &str)]) -> Vec<(&'a Value, String)> {
+    docs.iter()
+        .filter(|d| {
+            let dims = d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+                .as_array()
+                .unwrap();
+            dims.len() == labels.len() + 1 && labels.iter().all(|(k, v)| d[*k] == *v)
+        })
+        .filter_map(|d| {
+            let spec = d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap();
+            let m = spec.iter().find(|m| m["Name"] == name)?;
+            Some((&d[name], m["Unit"].as_str().unwrap_or_default().to_string()))
+        })
+        .collect()
+}
+
+/// The metrics the binary wrote: each outcome by trigger, failures, the age of each event about
+/// a repository, and the denied pull from a caller no rule names.
+fn check_metrics(logs: &str) {
+    let docs = emf_documents(logs);
+    let applied = metric(
+        &docs,
+        "Invocations",
+        &[("Trigger", "repository-created"), ("Outcome", "applied")],
+    );
+    assert_eq!(applied.len(), 1, "{docs:?}");
+    assert_eq!(
+        (applied[0].0.as_u64(), applied[0].1.as_str()),
+        (Some(1), "Count")
+    );
+    let unchanged = metric(
+        &docs,
+        "Invocations",
+        &[("Trigger", "repository-created"), ("Outcome", "unchanged")],
+    );
+    assert_eq!(unchanged[0].0.as_u64(), Some(1), "{docs:?}");
+    let failed = metric(&docs, "FailedOutcomes", &[]);
+    assert_eq!(failed.len(), 1, "one failed invocation: {docs:?}");
+    assert_eq!(
+        (failed[0].0.as_u64(), failed[0].1.as_str()),
+        (Some(1), "Count")
+    );
+    let unnamed = metric(&docs, "UnnamedCallerPulls", &[]);
+    assert_eq!(unnamed.len(), 1, "{docs:?}");
+    assert_eq!(unnamed[0].0.as_u64(), Some(1));
+    // Three events about a repository (the samples are from the past: their age is large);
+    // the unreadable event has no time and so no age.
+    let ages = metric(&docs, "EventAgeSeconds", &[]);
+    assert_eq!(ages.len(), 3, "{docs:?}");
+    for (age, unit) in ages {
+        assert_eq!(unit, "Seconds");
+        let values = age.as_array().expect("a histogram's values");
+        assert!(
+            values.len() == 1 && values[0].as_f64().unwrap() > 86_400.0,
+            "{age}"
         );
     }
 }

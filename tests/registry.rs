@@ -4,6 +4,8 @@
 mod common;
 
 use common::*;
+use ecr_policy_remediator::converge::Cause;
+use ecr_policy_remediator::event::Trigger;
 use ecr_policy_remediator::outcome::DocumentReport;
 use ecr_policy_remediator::rules::Config;
 use ecr_policy_remediator::{Remediator, Status};
@@ -272,7 +274,7 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
     // Repository policies are written as usual.
     create_repository(&client, "team-a/api").await;
     let c = r(&client, RULES)
-        .converge("team-a/api", None)
+        .converge("team-a/api", None, Cause::of(Trigger::Scheduled))
         .await
         .unwrap();
     assert_eq!(c.status().0, Status::Applied);

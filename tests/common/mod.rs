@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -325,4 +326,48 @@ pub fn near_limit_policy() -> String {
         r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
         statements.join(",")
     )
+}
+
+/// The binary as a user runs it, with no rules or Lambda settings from the environment and a
+/// profile that does not exist, so that only what a test gives it counts.
+pub fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(manifest_dir())
+        .env_remove("REMEDIATOR_CONFIG")
+        .env_remove("REMEDIATOR_CONFIG_FILE")
+        .env_remove("REMEDIATOR_DRY_RUN")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("AWS_PROFILE", "none-such-profile-for-tests")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(moto) = moto {
+        cmd.envs(moto.env());
+    }
+    let mut child = cmd.spawn().expect("the binary runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

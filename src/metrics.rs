@@ -1,0 +1,172 @@
+//! CloudWatch metrics in the embedded metric format: one JSON document per dimension set, written
+//! to standard output after each invocation, which Lambda's log pipeline turns into metrics with
+//! no API call and no extra permission.
+//!
+//! Recording goes through the `metrics` facade: without an installed recorder (the command line,
+//! the tests) every call here is a no-op, so the decision path never knows whether it is measured.
+//!
+//! | Metric | Unit | Dimensions | What it counts |
+//! |---|---|---|---|
+//! | `Invocations` | Count | `FunctionName`, `Trigger`, `Outcome` | invocations, by trigger and outcome |
+//! | `FailedOutcomes` | Count | `FunctionName` | invocations that ended `failed` (alarm) |
+//! | `EventAgeSeconds` | Seconds | `FunctionName` | event time to done, for events about a repository or the registry (alarm) |
+//! | `UnnamedCallerPulls` | Count | `FunctionName` | denied pulls from callers that no matching rule names (a security signal) |
+//! | `MissedEvents` | Count | `FunctionName` | repositories the sweep had to give grants that the event path should have given (alarm) |
+//! | `SweepChecked`, `SweepApplied`, `SweepRevoked`, `SweepFailed`, `SweepNotReached` | Count | `FunctionName` | a sweep's counts |
+//! | `SweepCoverageSweeps` | None | `FunctionName` | how many consecutive sweeps cover every repository at this pace |
+
+use std::io::Write;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_cloudwatch_embedded::Collector;
+
+use crate::outcome::{Outcome, Status, SweepReport};
+
+/// The CloudWatch namespace of every metric the function emits.
+pub const NAMESPACE: &str = "EcrPolicyRemediator";
+
+/// A repository younger than this when the sweep repairs it may simply be waiting for its event;
+/// an older one was missed by the event path (CloudTrail delivers within about five minutes).
+pub const MISSED_EVENT_AGE_SECONDS: i64 = 10 * 60;
+
+/// Installs the global recorder, once per process (the Lambda's, never the command line's).
+/// `function_name` becomes the `FunctionName` dimension of every metric, so that two deployments
+/// in one account never mix.
+pub fn install(function_name: &str) -> Result<&'static Collector, String> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension("FunctionName", function_name.to_string())
+        .init()
+        .map_err(|e| e.to_string())?;
+    describe_counter!(
+        "Invocations",
+        metrics::Unit::Count,
+        "invocations by trigger and outcome"
+    );
+    describe_counter!("FailedOutcomes", metrics::Unit::Count, "failed invocations");
+    describe_counter!(
+        "UnnamedCallerPulls",
+        metrics::Unit::Count,
+        "denied pulls, caller unnamed"
+    );
+    describe_histogram!(
+        "EventAgeSeconds",
+        metrics::Unit::Seconds,
+        "event time to done"
+    );
+    describe_counter!(
+        "MissedEvents",
+        metrics::Unit::Count,
+        "repairs the events missed"
+    );
+    for name in SWEEP_COUNTS {
+        describe_counter!(name, metrics::Unit::Count, "a sweep's counts");
+    }
+    describe_gauge!("SweepCoverageSweeps", "sweeps that cover every repository");
+    Ok(collector)
+}
+
+/// Writes what was recorded since the last flush, one line per dimension set, tagged with the
+/// request id so that a metric can be traced back to its log lines.
+pub fn flush(collector: &Collector, request_id: &str, out: impl Write) -> std::io::Result<()> {
+    collector.set_property("requestId", request_id.to_string());
+    collector.flush(out)
+}
+
+const SWEEP_COUNTS: [&str; 5] = [
+    "SweepChecked",
+    "SweepApplied",
+    "SweepRevoked",
+    "SweepFailed",
+    "SweepNotReached",
+];
+
+/// Records one invocation's outcome; `event_age_seconds` when the event says when it happened.
+pub fn record(outcome: &Outcome) {
+    let trigger = label(&outcome.trigger);
+    let status = label(&outcome.outcome);
+    counter!("Invocations", "Trigger" => trigger, "Outcome" => status).increment(1);
+    if outcome.outcome == Status::Failed {
+        counter!("FailedOutcomes").increment(1);
+    }
+    if let Some(age) = outcome.event_age_seconds {
+        histogram!("EventAgeSeconds").record(age as f64);
+    }
+    if let Some(sweep) = &outcome.sweep {
+        record_sweep(sweep);
+    }
+}
+
+/// A denied pull from a caller that no matching rule names: someone is trying to pull what the
+/// rules do not give them.
+pub fn unnamed_caller_pull() {
+    counter!("UnnamedCallerPulls").increment(1);
+}
+
+fn record_sweep(r: &SweepReport) {
+    let counts = [r.checked, r.applied, r.revoked, r.failed, r.not_reached];
+    for (name, value) in SWEEP_COUNTS.into_iter().zip(counts) {
+        counter!(name).increment(value as u64);
+    }
+    counter!("MissedEvents").increment(r.missed_events as u64);
+    if let Some(bound) = r.coverage_sweeps {
+        gauge!("SweepCoverageSweeps").set(bound as f64);
+    }
+}
+
+/// Whether a repository the sweep gave grants to is one the event path missed: it was only
+/// missing grants (nothing taken back or changed, which a rule change explains) and it is older
+/// than its creation event can take to arrive. The first sweep after a new rule counts the
+/// repositories it newly covers too: they never had an event to miss.
+pub fn is_missed_event(
+    created_at: Option<i64>,
+    now: i64,
+    change: Option<&crate::policy::Change>,
+) -> bool {
+    let only_added =
+        change.is_some_and(|c| !c.added.is_empty() && c.removed.is_empty() && c.changed.is_empty());
+    let old = created_at.is_some_and(|t| now.saturating_sub(t) > MISSED_EVENT_AGE_SECONDS);
+    only_added && old
+}
+
+fn label<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Change;
+
+    fn change(added: &[&str], removed: &[&str], changed: &[&str]) -> Change {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        Change {
+            added: v(added),
+            removed: v(removed),
+            changed: v(changed),
+        }
+    }
+
+    #[test]
+    fn a_missed_event_is_an_old_repository_that_was_only_missing_grants() {
+        let now = 1_000_000;
+        let old = Some(now - MISSED_EVENT_AGE_SECONDS - 1);
+        let added = change(&["A"], &[], &[]);
+        assert!(is_missed_event(old, now, Some(&added)));
+        // Young: its event may still be on the way.
+        assert!(!is_missed_event(Some(now - 30), now, Some(&added)));
+        // A rule narrowed or its principals changed: a configuration change, not a missed event.
+        assert!(!is_missed_event(
+            old,
+            now,
+            Some(&change(&["A"], &["B"], &[]))
+        ));
+        assert!(!is_missed_event(old, now, Some(&change(&[], &[], &["A"]))));
+        // Nothing written, or no creation time known.
+        assert!(!is_missed_event(old, now, None));
+        assert!(!is_missed_event(None, now, Some(&added)));
+    }
+}
