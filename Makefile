@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv venv-demo demo test infra-test lint bench build clean
+.PHONY: venv venv-demo demo test infra-test readme-test lint bench build clean
 
 ## What the demo needs (moto for ECR, cargo-lambda): some 170 MB.
 venv-demo: $(VENV)/.demo-installed
@@ -29,12 +29,18 @@ demo: venv-demo
 	bash scripts/demo.sh
 
 ## What CI runs: formatting, lints, unit and integration tests (moto and cargo-lambda included),
-## then the infrastructure checks (terraform against moto, event patterns, checkov, cfn-lint).
+## the README's emulator blocks as written, then the infrastructure checks (terraform against
+## moto, event patterns, checkov, cfn-lint).
 test: venv lint
 	cargo test
+	$(MAKE) readme-test
 	$(MAKE) infra-test
 
-infra-test: venv
+readme-test: venv
+	$(VENV)/bin/python scripts/check_readme.py
+
+## The single-account example is applied with the zip `make build` made: no manual step between.
+infra-test: venv build
 	$(VENV)/bin/python infra/tests/check_infra.py
 
 ## Benchmarks: the pure decision path (criterion) and sweeps of 1,000 and 5,000 repositories on moto.
@@ -46,9 +52,10 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-## The Lambda bootstrap, natively for this machine (see the README for arm64).
+## What the Terraform module consumes by default: target/lambda/ecr-policy-remediator/bootstrap.zip,
+## x86_64. arm64 needs zig and the aarch64 Rust target, which no pinned tool here provides (README).
 build: venv-demo
-	cargo lambda build --release --compiler cargo
+	cargo lambda build --release --compiler cargo --output-format zip
 
 clean:
 	rm -rf $(VENV) target

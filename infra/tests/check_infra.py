@@ -8,6 +8,7 @@ and the script says so.
 """
 
 import json
+import re
 import os
 import shutil
 import socket
@@ -86,8 +87,10 @@ class Moto:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
         self.log = tempfile.NamedTemporaryFile("w+", prefix="moto-", suffix=".log")
-        self.proc = subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # moto's own server with the ECR operations it lacks (creation templates, account
+        # settings, pull-through-cache rules), which `doctor` reads.
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "moto_ext.py"), "-H", "127.0.0.1",
+                                      "-p", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while True:
             try:
@@ -107,6 +110,17 @@ class Moto:
                             aws_access_key_id=creds["AccessKeyId"],
                             aws_secret_access_key=creds["SecretAccessKey"],
                             aws_session_token=creds["SessionToken"])
+
+    def credentials(self, account):
+        """The environment of a command acting in `account` (moto maps assumed-role keys to it)."""
+        creds = boto3.client("sts", endpoint_url=self.endpoint, region_name="us-east-1",
+                             aws_access_key_id="testing", aws_secret_access_key="testing").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/terraform", RoleSessionName="doctor")["Credentials"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ENDPOINT_URL=self.endpoint, AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID=creds["AccessKeyId"],
+                   AWS_SECRET_ACCESS_KEY=creds["SecretAccessKey"], AWS_SESSION_TOKEN=creds["SessionToken"],
+                   AWS_EC2_METADATA_DISABLED="true")
+        return env
 
     def stop(self):
         self.proc.terminate()
@@ -139,8 +153,11 @@ def provider_override(endpoint, aliases_and_accounts):
 def prepare_example(name, plugins, moto, workdir, aliases_and_accounts):
     """Copies the example (and the modules it uses) to workdir, points its providers at moto
     and runs terraform init; returns its directory, or None."""
-    shutil.copytree(TERRAFORM, workdir / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    example = workdir / "terraform" / "examples" / name
+    # The repository's layout, so that an example's relative default (the zip under target/)
+    # points where `make build` put it.
+    shutil.copytree(TERRAFORM, workdir / "infra" / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    (workdir / "target").symlink_to(ROOT / "target")
+    example = workdir / "infra" / "terraform" / "examples" / name
     (example / "override.tf").write_text(provider_override(moto.endpoint, aliases_and_accounts))
     init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"],
                cwd=example, env=tf_env())
@@ -226,12 +243,19 @@ def expected_rule(name):
     return None  # skip-native-image-deleted.json: a deletion is no push
 
 
+BUILT_PACKAGE = ROOT / "target" / "lambda" / "ecr-policy-remediator" / "bootstrap.zip"
+
+
 def check_single_account(plugins, moto):
+    # The example as a user runs it after `make build`: its default package_path, no variable.
+    check("make build left the zip the module consumes", BUILT_PACKAGE.is_file(), f"{BUILT_PACKAGE}: run `make build`")
+    if not BUILT_PACKAGE.is_file():
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        package = fake_package(tmp)
-        ok = apply_example("single-account", plugins, moto, tmp, [(None, REGISTRY)], {"package_path": package})
-        check("terraform apply of examples/single-account against moto", ok)
+        example = prepare_example("single-account", plugins, moto, tmp, [(None, REGISTRY)])
+        ok = example is not None and terraform(example, "apply", {}, "-auto-approve").returncode == 0
+        check("`make build`, then terraform apply of examples/single-account against moto", ok)
         if not ok:
             return
     prefix = "ecr-policy-remediator"
@@ -268,8 +292,13 @@ def check_single_account(plugins, moto):
 
     lam = moto.client("lambda", REGISTRY)
     fn = lam.get_function(FunctionName=prefix)["Configuration"]
-    check("function: provided.al2023 on arm64",
-          fn["Runtime"] == "provided.al2023" and fn["Architectures"] == ["arm64"], fn["Architectures"])
+    check("function: provided.al2023 on x86_64, as `make build` makes it",
+          fn["Runtime"] == "provided.al2023" and fn["Architectures"] == ["x86_64"], fn["Architectures"])
+    with zipfile.ZipFile(BUILT_PACKAGE) as z:
+        check("the zip holds the bootstrap Lambda runs", "bootstrap" in z.namelist(), z.namelist())
+    check("no RUST_LOG: Lambda's log level is the one setting", "RUST_LOG" not in fn["Environment"]["Variables"])
+    check("role named with the region, so the module in two regions of one account does not collide",
+          fn["Role"] == f"arn:aws:iam::{REGISTRY}:role/{prefix}-us-east-1", fn["Role"])
     env = fn["Environment"]["Variables"]
     check("function knows its own role", env.get("REMEDIATOR_SELF_ROLE_ARN") == fn["Role"], env)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
@@ -286,7 +315,7 @@ def check_single_account(plugins, moto):
     check("reserved concurrency", concurrency == 5, concurrency)
 
     iam = moto.client("iam", REGISTRY)
-    policy = iam.get_role_policy(RoleName=prefix, PolicyName=f"{prefix}-ecr")["PolicyDocument"]
+    policy = iam.get_role_policy(RoleName=f"{prefix}-us-east-1", PolicyName=f"{prefix}-ecr")["PolicyDocument"]
     if isinstance(policy, str):
         policy = json.loads(policy)
     statements = {s["Sid"]: s for s in policy["Statement"]}
@@ -313,18 +342,67 @@ def check_single_account(plugins, moto):
 
     cw = moto.client("cloudwatch", REGISTRY)
     alarms = sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"])
-    check("alarms on function errors and both dead-letter queues",
-          alarms == [f"{prefix}-errors", f"{prefix}-eventbridge-dlq", f"{prefix}-failures"], alarms)
+    check("alarms on function errors, both dead-letter queues, failed outcomes, missed events and event age",
+          alarms == [f"{prefix}-{a}" for a in ["errors", "event-age", "eventbridge-dlq", "failed-outcomes",
+                                               "failures", "missed-events"]], alarms)
+    own = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]}
+    for name in ["failed-outcomes", "missed-events", "event-age"]:
+        alarm = own.get(f"{prefix}-{name}", {})
+        check(f"alarm {name} watches the function's own metric, FunctionName dimension, and says what to do",
+              alarm.get("Namespace") == "EcrPolicyRemediator"
+              and alarm.get("Dimensions") == [{"Name": "FunctionName", "Value": prefix}]
+              and "`ecr-policy-remediator" in alarm.get("AlarmDescription", ""), alarm)
     logs = moto.client("logs", REGISTRY)
     group = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"]
     check("log group with retention", group and group[0].get("retentionInDays") == 365, group)
 
+    check_doctor(moto, prefix)
     names = {short: rule["Name"] for short, rule in rules.items() if short != "sweep"}
     hits = routed(moto, REGISTRY, list(names.values()), samples())
     for name, matched in hits.items():
         want = expected_rule(name)
         want = [names[want]] if want else []
         check(f"event pattern: {name} -> {', '.join(matched) or 'no rule'}", matched == want, f"expected {want}")
+
+
+def doctor(moto):
+    """`doctor` against the applied example, as an operator runs it: the rules are the function's."""
+    result = subprocess.run(["cargo", "run", "--quiet", "--", "doctor", "--output", "json"], cwd=ROOT,
+                            env=moto.credentials(REGISTRY), capture_output=True, text=True)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return result.returncode, [], result.stderr[-600:]
+    return result.returncode, [c["check"] for c in report["checks"] if not c["ok"]], report
+
+
+def check_doctor(moto, prefix):
+    code, missing, report = doctor(moto)
+    check("doctor: the example alone misses a trail, and a bus that admits the rules' pulling accounts",
+          code == 1 and missing == ["trail", "bus"], report)
+    s3, trail = moto.client("s3", REGISTRY), moto.client("cloudtrail", REGISTRY)
+    s3.create_bucket(Bucket="doctor-trail")
+    trail.create_trail(Name="management", S3BucketName="doctor-trail", IsMultiRegionTrail=True)
+    trail.put_event_selectors(TrailName="management", EventSelectors=[
+        {"ReadWriteType": "All", "IncludeManagementEvents": True}])
+    trail.start_logging(Name="management")
+    events = moto.client("events", REGISTRY)
+    for account in ["222222222222", "333333333333"]:
+        events.put_permission(EventBusName="default", Action="events:PutEvents", Principal=account,
+                              StatementId=f"forwarder-{account}")
+    code, missing, report = doctor(moto)
+    check("doctor: a complete setup passes every check, exit 0", code == 0 and missing == [], report)
+
+    denied = events.describe_rule(Name=f"{prefix}-pull-denied")
+    events.put_rule(Name=denied["Name"], EventPattern=denied["EventPattern"], State="ENABLED")
+    sweep = events.list_targets_by_rule(Rule=f"{prefix}-sweep")["Targets"][0]
+    events.put_targets(Rule=f"{prefix}-sweep", Targets=[{"Id": sweep["Id"], "Arn": sweep["Arn"]}])
+    trail.stop_logging(Name="management")
+    code, missing, report = doctor(moto)
+    check("doctor: a broken setup names each miss (trail stopped, pull-denied ENABLED, sweep without "
+          "dead-letter queue), exit 1",
+          code == 1 and missing == ["trail", "rule pull-denied", "rule sweep"], report)
+    events.put_rule(Name=denied["Name"], EventPattern=denied["EventPattern"], State=denied["State"])
 
 
 def check_two_accounts(plugins, moto):
@@ -468,10 +546,101 @@ def check_refusals(plugins, moto):
                   (planned.stdout + planned.stderr)[-600:])
 
 
+def module_root(tmp, plugins, moto, body):
+    """A root module in the copied tree that calls the remediator module with body; initialised."""
+    if not (tmp / "terraform").exists():
+        shutil.copytree(TERRAFORM, tmp / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    root = Path(tempfile.mkdtemp(dir=tmp / "terraform"))
+    (root / "main.tf").write_text(f'module "remediator" {{\n  source = "../modules/remediator"\n{body}}}\n')
+    (root / "override.tf").write_text(provider_override(moto.endpoint, [(None, REGISTRY)]))
+    init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=root, env=tf_env())
+    return root if init.returncode == 0 else None
+
+
+def planned_changes(root):
+    plan = terraform(root, "plan", {}, "-out=plan.bin")
+    if plan.returncode != 0:
+        return None, plan.stdout + plan.stderr
+    shown = run(["terraform", "show", "-json", "plan.bin"], cwd=root, env=tf_env())
+    return json.loads(shown.stdout), ""
+
+
+def check_one_rules_file(plugins, moto):
+    """Route 2 and the package route read the function's own rules file; the module scopes the
+    role from that same file, so the rules and the IAM scoping cannot drift."""
+    config = ROOT / "events" / "config.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = module_root(tmp, plugins, moto, f'  package_path = "{fake_package(tmp)}"\n'
+                           f'  config_file = "{config}"\n  config_location = "package"\n')
+        plan, error = planned_changes(root) if root else (None, "init failed")
+        check("the module plans from the function's rules file (config_file)", plan is not None, error[-600:])
+        if plan is None:
+            return
+        after = {c["address"]: c["change"]["after"] for c in plan.get("resource_changes", [])}
+        policy = json.loads(after.get("module.remediator.aws_iam_role_policy.function[0]", {}).get("policy", "{}"))
+        statements = {s["Sid"]: s for s in policy.get("Statement", [])}
+        repo = f"arn:aws:ecr:us-east-1:{REGISTRY}:repository"
+        create = statements.get("CreateOnDeniedPull", {}).get("Resource")
+        check("config_file: CreateRepository scoped from the file's createOnDeniedPull rule",
+              create == f"{repo}/team-a/*", create)
+        templates = statements.get("TemplatesTheRulesAskFor", {}).get("Resource")
+        check("config_file: template prerequisites scoped from the file's creationTemplates rule",
+              sorted(templates or []) == [f"{repo}/ecr-public/*", f"{repo}/registry.k8s.io/*"], templates)
+        env = after.get("module.remediator.aws_lambda_function.this[0]", {}).get("environment", [{}])[0].get("variables", {})
+        check("config_file with config_location = package: the function reads the packaged file",
+              env.get("REMEDIATOR_CONFIG_FILE") == "/var/task/rules.json" and "REMEDIATOR_CONFIG" not in env, env)
+        # In the plan: moto does not keep a function's LoggingConfig.
+        logging = after.get("module.remediator.aws_lambda_function.this[0]", {}).get("logging_config", [{}])[0]
+        check("function logs JSON lines at the module's level, into its log group (logging_config, planned)",
+              logging.get("log_format") == "JSON" and logging.get("application_log_level") == "INFO"
+              and logging.get("log_group") == "/aws/lambda/ecr-policy-remediator", logging)
+
+        both = module_root(tmp, plugins, moto, f'  package_path = "{fake_package(tmp)}"\n  config_file = "{config}"\n'
+                           '  rules = [{ name = "x", repositories = ["x/*"], principals = { accounts = ["222222222222"] } }]\n')
+        plan, error = planned_changes(both) if both else (None, "")
+        check("rules and config_file together are refused at plan time",
+              plan is None and "not both" in error, error[-400:])
+
+        off = module_root(tmp, plugins, moto, f'  create = false\n  config_file = "{config}"\n')
+        plan, error = planned_changes(off) if off else (None, "init failed")
+        changes = [c["address"] for c in (plan or {}).get("resource_changes", []) if c["change"]["actions"] != ["no-op"]]
+        check("create = false plans nothing", plan is not None and changes == [], changes or error[-400:])
+
+
+TF_VARIABLE = re.compile(r'^variable "([a-z0-9_]+)"', re.M)
+TF_OUTPUT = re.compile(r'^output "([a-z0-9_]+)"', re.M)
+README_ROW = re.compile(r"^\| `([a-z0-9_]+)` \|", re.M)
+
+
+def readme_table(readme, heading):
+    """The names in the first column of the table under a '## heading' of a module README."""
+    text = readme.read_text()
+    start = text.find(f"## {heading}")
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + 1)
+    return sorted(README_ROW.findall(text[start:end if end > 0 else len(text)]))
+
+
+def check_module_docs():
+    for module in sorted(TERRAFORM.glob("modules/*")):
+        tf = "".join(p.read_text() for p in module.glob("*.tf"))
+        readme = module / "README.md"
+        for heading, pattern in [("Inputs", TF_VARIABLE), ("Outputs", TF_OUTPUT)]:
+            want = sorted(pattern.findall(tf))
+            have = readme_table(readme, heading)
+            check(f"{module.name}/README.md: the {heading.lower()} table names exactly the module's {heading.lower()}",
+                  have == want, f"README {have}, .tf {want}")
+    for example in sorted(TERRAFORM.glob("examples/*")):
+        check(f"examples/{example.name} has a README", (example / "README.md").is_file())
+
+
 def main():
     env = tf_env()
     fmt = run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)], env=env, quiet=False)
     check("terraform fmt -check -recursive", fmt.returncode == 0)
+    check_module_docs()
 
     plugins = plugin_dir()
     if plugins is None:
@@ -487,7 +656,7 @@ def main():
                 init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=where, env=env)
                 valid = init.returncode == 0 and run(["terraform", "validate"], cwd=where, env=env).returncode == 0
                 check(f"terraform init and validate {module.relative_to(TERRAFORM)}", valid)
-        for check_example in [check_single_account, check_two_accounts, check_refusals]:
+        for check_example in [check_single_account, check_two_accounts, check_refusals, check_one_rules_file]:
             moto = Moto()
             try:
                 check_example(plugins, moto)

@@ -1,11 +1,11 @@
 # The minimal deployment: the registry and the clusters in one account (or pulling accounts that
 # forward nothing; creations and policy changes still reach the function).
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.9.0"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40, < 7.0"
+      version = ">= 5.100, < 6.0"
     }
   }
 }
@@ -21,7 +21,7 @@ variable "region" {
 }
 
 variable "package_path" {
-  description = "The zip from `cargo lambda build --release --arm64 --output-format zip`."
+  description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
   default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
 }

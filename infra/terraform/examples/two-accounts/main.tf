@@ -2,11 +2,11 @@
 # pulls to it. Add one forwarder module (or the CloudFormation StackSet in
 # infra/cloudformation/forwarder.yaml) per pulling account.
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.9.0"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40, < 7.0"
+      version = ">= 5.100, < 6.0"
     }
   }
 }
@@ -34,7 +34,7 @@ variable "pulling_account_id" {
 
 
 variable "package_path" {
-  description = "The zip from `cargo lambda build --release --arm64 --output-format zip`."
+  description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
   default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
 }

@@ -20,6 +20,7 @@ locals {
 }
 
 resource "aws_cloudwatch_event_rule" "denied_pulls" {
+  count         = var.create ? 1 : 0
   name          = var.name
   description   = "Forwards denied pulls from registry ${var.registry_account_id} to its remediator"
   event_pattern = jsonencode(local.pattern)
@@ -39,10 +40,14 @@ data "aws_iam_policy_document" "assume" {
 
 # A target bus in another account needs a role; it is mandatory when the registry's bus admits
 # the organization rather than this account.
+# IAM role names are global to the account: the region keeps two deployments apart.
 resource "aws_iam_role" "forwarder" {
-  name               = var.name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  count                = var.create ? 1 : 0
+  name                 = coalesce(var.role_name, substr("${var.name}-${data.aws_region.current.name}", 0, 64))
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "put_events" {
@@ -53,15 +58,17 @@ data "aws_iam_policy_document" "put_events" {
 }
 
 resource "aws_iam_role_policy" "forwarder" {
+  count  = var.create ? 1 : 0
   name   = "put-events-on-the-registry-bus"
-  role   = aws_iam_role.forwarder.name
+  role   = aws_iam_role.forwarder[0].name
   policy = data.aws_iam_policy_document.put_events.json
 }
 
 resource "aws_cloudwatch_event_target" "registry_bus" {
-  rule     = aws_cloudwatch_event_rule.denied_pulls.name
+  count    = var.create ? 1 : 0
+  rule     = aws_cloudwatch_event_rule.denied_pulls[0].name
   arn      = local.target_bus_arn
-  role_arn = aws_iam_role.forwarder.arn
+  role_arn = aws_iam_role.forwarder[0].arn
 
   retry_policy {
     maximum_event_age_in_seconds = 86400
@@ -71,7 +78,7 @@ resource "aws_cloudwatch_event_target" "registry_bus" {
 
 module "trail" {
   source      = "../trail"
-  count       = var.create_trail ? 1 : 0
+  count       = var.create && var.create_trail ? 1 : 0
   name        = "${var.name}-management-events"
   bucket_name = var.trail_bucket_name
   kms_key_arn = var.trail_kms_key_arn

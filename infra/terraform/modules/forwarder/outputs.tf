@@ -1,11 +1,11 @@
 output "rule_arn" {
   description = "The forwarding rule."
-  value       = aws_cloudwatch_event_rule.denied_pulls.arn
+  value       = try(aws_cloudwatch_event_rule.denied_pulls[0].arn, null)
 }
 
 output "role_arn" {
   description = "The role EventBridge uses to put events on the registry account's bus."
-  value       = aws_iam_role.forwarder.arn
+  value       = try(aws_iam_role.forwarder[0].arn, null)
 }
 
 output "target_bus_arn" {

@@ -1,5 +1,11 @@
+variable "create" {
+  description = "Create the module's resources; false creates nothing."
+  type        = bool
+  default     = true
+}
+
 variable "name" {
-  description = "Name of the forwarding rule and its role."
+  description = "Name of the forwarding rule (and, with the region, of its role)."
   type        = string
   default     = "ecr-policy-remediator-forwarder"
 
@@ -39,6 +45,34 @@ variable "trail_bucket_name" {
 
 variable "trail_kms_key_arn" {
   description = "With create_trail: a KMS key for the trail's log files."
+  type        = string
+  default     = null
+}
+
+variable "role_name" {
+  description = "Name of the forwarding role; null means \"NAME-REGION\" (at most 64 characters)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be 1-64 characters: letters, digits and +=,.@_-."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the forwarding role."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([!-~]+/)?$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must begin and end with '/', e.g. \"/service-roles/\"."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of a policy to set as the permissions boundary of the forwarding role."
   type        = string
   default     = null
 }

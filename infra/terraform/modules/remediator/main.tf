@@ -3,7 +3,7 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 data "aws_lambda_function" "existing" {
-  count         = local.create_function ? 0 : 1
+  count         = var.create && !local.create_function ? 1 : 0
   function_name = var.existing_function_name
 }
 
@@ -14,8 +14,36 @@ locals {
   partition       = data.aws_partition.current.partition
   repository_arn  = "arn:${local.partition}:ecr:${local.region}:${local.registry_id}:repository"
 
-  # The function's configuration, in the shape it reads (camelCase keys).
-  config = {
+  # One rules file can serve both routes: the file the function reads (and cargo-lambda
+  # packages) is the file the IAM scoping below is made from, so the two cannot drift.
+  file_config = var.config_file == null ? null : jsondecode(file(var.config_file))
+  # Exactly one of the two is non-empty (the variables' validation).
+  rules = concat(var.rules, var.config_file == null ? [] : [for r in local.file_config.rules : {
+    name         = r.name
+    repositories = r.repositories
+    exclude      = try(r.exclude, [])
+    principals = {
+      accounts           = try(r.principals.accounts, [])
+      roles              = try(r.principals.roles, [])
+      organizations      = try(r.principals.organizations, [])
+      organization_paths = try(r.principals.organizationPaths, [])
+    }
+    access                = try(r.access, "pull")
+    actions               = try(r.actions, [])
+    create_on_denied_pull = try(r.createOnDeniedPull, false)
+    creation_templates    = try(r.creationTemplates, [])
+    pull_through_cache    = try(r.pullThroughCache, false)
+    registry_grant        = try(r.registryGrant, false)
+  }])
+  interval_minutes = coalesce(var.sweep_interval_minutes, 60)
+
+  # The function's configuration, in the shape it reads (camelCase keys). The schedule below is
+  # made from sweep_interval_minutes: the sweep's idea of its period cannot drift from the real
+  # one (a rules file that says otherwise fails the plan, below).
+  config_from_file = var.config_file == null ? "" : jsonencode(merge(local.file_config, {
+    sweep = merge(try(local.file_config.sweep, {}), { intervalMinutes = local.interval_minutes })
+  }))
+  config_from_rules = {
     rules = [for r in var.rules : {
       name         = r.name
       repositories = r.repositories
@@ -36,19 +64,18 @@ locals {
     dryRun     = var.dry_run
     deployment = var.deployment
     sweep = {
-      concurrency       = var.sweep.concurrency
-      requestsPerSecond = var.sweep.requests_per_second
-      # The schedule below is made from the same variable: the sweep's idea of its period
-      # cannot drift from the real one.
-      intervalMinutes     = coalesce(var.sweep_interval_minutes, 60)
+      concurrency         = var.sweep.concurrency
+      requestsPerSecond   = var.sweep.requests_per_second
+      intervalMinutes     = local.interval_minutes
       safetyMarginSeconds = var.sweep.safety_margin_seconds
     }
   }
-  config_json = jsonencode(local.config)
+  config_json = var.config_file == null ? jsonencode(local.config_from_rules) : local.config_from_file
 
+  # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT, which
+  # the function follows; no RUST_LOG is needed.
   environment = merge(
     {
-      RUST_LOG = var.log_level
       # Computed, not read from the role: known at plan time, so that the size check below fails
       # the first plan instead of the middle of the first apply.
       REMEDIATOR_SELF_ROLE_ARN = local.create_function ? local.role_arn : ""
@@ -57,19 +84,22 @@ locals {
   )
   # Lambda refuses more than 4 KB of environment variables, keys and values together.
   environment_bytes = sum([for k, v in local.environment : length(k) + length(v)])
-  role_arn          = "arn:${local.partition}:iam::${local.registry_id}:role/${var.name}"
+  # IAM role names are global to the account: the region keeps two deployments of the module
+  # (one per region) from colliding.
+  role_name_wanted = coalesce(var.role_name, substr("${var.name}-${local.region}", 0, 64))
+  role_arn         = "arn:${local.partition}:iam::${local.registry_id}:role${var.role_path}${local.role_name_wanted}"
 
-  function_name = local.create_function ? aws_lambda_function.this[0].function_name : data.aws_lambda_function.existing[0].function_name
-  function_arn  = local.create_function ? aws_lambda_function.this[0].arn : data.aws_lambda_function.existing[0].arn
-  role_name     = local.create_function ? aws_iam_role.function[0].name : element(split("/", data.aws_lambda_function.existing[0].role), length(split("/", data.aws_lambda_function.existing[0].role)) - 1)
+  function_name = !var.create ? null : local.create_function ? aws_lambda_function.this[0].function_name : data.aws_lambda_function.existing[0].function_name
+  function_arn  = !var.create ? null : local.create_function ? aws_lambda_function.this[0].arn : data.aws_lambda_function.existing[0].arn
+  role_name     = !var.create ? null : local.create_function ? aws_iam_role.function[0].name : element(split("/", data.aws_lambda_function.existing[0].role), length(split("/", data.aws_lambda_function.existing[0].role)) - 1)
 
   # The rules' glob patterns are IAM resource patterns too: `*` and `?` mean the same in both.
-  creatable_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if r.create_on_denied_pull]))
+  creatable_arns = distinct(flatten([for r in local.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if r.create_on_denied_pull]))
   # A creation template is authorized as the repositories it will create: those under the
   # namespaces of the rules that ask for templates (their patterns are `PREFIX/*` or `*`).
-  template_arns = distinct(flatten([for r in var.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if length(r.creation_templates) > 0]))
+  template_arns = distinct(flatten([for r in local.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if length(r.creation_templates) > 0]))
 
-  alarm_actions = var.alarm_topic_arn != null ? [var.alarm_topic_arn] : (var.create_alarm_topic ? [aws_sns_topic.alarms[0].arn] : [])
+  alarm_actions = var.alarm_topic_arn != null ? [var.alarm_topic_arn] : (var.create && var.create_alarm_topic ? [aws_sns_topic.alarms[0].arn] : [])
 
   # The event patterns. Creations: both detail-types (pull-through cache sends a service event)
   # and both event sources (replication); failed calls carry errorCode and are not creations.
@@ -148,7 +178,7 @@ locals {
   }
   rule_arns = merge(
     { for k, r in aws_cloudwatch_event_rule.events : k => r.arn },
-    var.sweep_interval_minutes == null ? {} : { sweep = aws_cloudwatch_event_rule.sweep[0].arn },
+    length(aws_cloudwatch_event_rule.sweep) == 0 ? {} : { sweep = aws_cloudwatch_event_rule.sweep[0].arn },
   )
 }
 
@@ -165,10 +195,12 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "function" {
-  count              = local.create_function ? 1 : 0
-  name               = var.name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  count                = var.create && local.create_function ? 1 : 0
+  name                 = local.role_name_wanted
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "function" {
@@ -220,12 +252,21 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.registry_id}:log-group:${local.log_group_name}:*"]
   }
   statement {
     sid       = "OnFailureDestination"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.function_failures.arn]
+    resources = ["arn:${local.partition}:sqs:${local.region}:${local.registry_id}:${var.name}-failures"]
+  }
+  # A customer key on the failure queue: SendMessage needs it too.
+  dynamic "statement" {
+    for_each = var.sqs_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "FailureQueueKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.sqs_kms_key_arn]
+    }
   }
   dynamic "statement" {
     for_each = var.tracing_mode == "Active" ? [1] : []
@@ -238,15 +279,22 @@ data "aws_iam_policy_document" "function" {
 }
 
 resource "aws_iam_role_policy" "function" {
+  count  = var.create ? 1 : 0
   name   = "${var.name}-ecr"
   role   = local.role_name
   policy = data.aws_iam_policy_document.function.json
 }
 
+locals {
+  log_group_name = "/aws/lambda/${local.create_function ? var.name : var.existing_function_name}"
+}
+
 resource "aws_cloudwatch_log_group" "function" {
-  #checkov:skip=CKV_AWS_158:The logs hold repository names and outcomes, no secrets; the default encryption of CloudWatch Logs applies.
-  name              = "/aws/lambda/${local.create_function ? var.name : var.existing_function_name}"
+  #checkov:skip=CKV_AWS_158:The logs hold repository names and outcomes, no secrets; set cloudwatch_logs_kms_key_arn for a customer key.
+  count             = var.create ? 1 : 0
+  name              = local.log_group_name
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.cloudwatch_logs_kms_key_arn
   tags              = var.tags
 }
 
@@ -255,7 +303,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:The package is built by cargo-lambda from this repository; code signing is left to the deployer.
   #checkov:skip=CKV_AWS_173:The environment holds the rules, which are not secret; Lambda encrypts it at rest with its own key.
   #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the on-failure destination (aws_lambda_function_event_invoke_config), which carries more context than a DLQ.
-  count            = local.create_function ? 1 : 0
+  count            = var.create && local.create_function ? 1 : 0
   function_name    = var.name
   role             = aws_iam_role.function[0].arn
   filename         = var.package_path
@@ -272,6 +320,15 @@ resource "aws_lambda_function" "this" {
     variables = local.environment
   }
 
+  # JSON lines at the level asked for: Lambda sets AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL
+  # from this, and the function's own logging follows both.
+  logging_config {
+    log_format            = "JSON"
+    application_log_level = upper(var.log_level)
+    system_log_level      = "INFO"
+    log_group             = local.log_group_name
+  }
+
   tracing_config {
     mode = var.tracing_mode
   }
@@ -282,187 +339,24 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       condition     = var.package_path != null
-      error_message = "Set package_path to the zip from `cargo lambda build --release --arm64 --output-format zip`, or existing_function_name to a function deployed with `cargo lambda deploy`."
+      error_message = "Set package_path to the zip from `make build` (target/lambda/ecr-policy-remediator/bootstrap.zip), or existing_function_name to a function deployed with `cargo lambda deploy`."
     }
     precondition {
       condition     = local.environment_bytes <= 4096
-      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\": write the config_json output to rules.json and build with `cargo lambda build --release --arm64 --output-format zip --include rules.json`."
+      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\" and config_file = \"rules.json\" (the function's rules file), and build with `cargo lambda build --release --output-format zip --include rules.json`."
+    }
+    precondition {
+      condition     = try(local.file_config.sweep.intervalMinutes, local.interval_minutes) == local.interval_minutes
+      error_message = "The rules file's sweep.intervalMinutes differs from sweep_interval_minutes, the schedule's period: drop it from the file or make them equal."
     }
   }
-}
-
-# ---------------------------------------------------------------- delivery you can trust
-
-resource "aws_sqs_queue" "eventbridge_dlq" {
-  name                      = "${var.name}-eventbridge-dlq"
-  message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = true
-  tags                      = var.tags
-}
-
-data "aws_iam_policy_document" "eventbridge_dlq" {
-  statement {
-    sid       = "EventBridgeRulesOfThisModule"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.eventbridge_dlq.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = values(local.rule_arns)
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "eventbridge_dlq" {
-  queue_url = aws_sqs_queue.eventbridge_dlq.id
-  policy    = data.aws_iam_policy_document.eventbridge_dlq.json
-}
-
-resource "aws_sqs_queue" "function_failures" {
-  name                      = "${var.name}-failures"
-  message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = true
-  tags                      = var.tags
-}
-
-resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name                = local.function_name
-  maximum_event_age_in_seconds = var.event_retry.lambda_maximum_event_age_seconds
-  maximum_retry_attempts       = var.event_retry.lambda_maximum_retry_attempts
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.function_failures.arn
-    }
-  }
-  depends_on = [aws_iam_role_policy.function]
-}
-
-# ---------------------------------------------------------------- the rules that feed it
-
-resource "aws_cloudwatch_event_rule" "events" {
-  for_each      = local.patterns
-  name          = "${var.name}-${each.key}"
-  description   = "ecr-policy-remediator: ${each.key}"
-  event_pattern = jsonencode(each.value.pattern)
-  state         = each.value.state
-  tags          = var.tags
-}
-
-resource "aws_cloudwatch_event_rule" "sweep" {
-  count               = var.sweep_interval_minutes == null ? 0 : 1
-  name                = "${var.name}-sweep"
-  description         = "ecr-policy-remediator: the reconcile sweep"
-  schedule_expression = "rate(${var.sweep_interval_minutes} ${var.sweep_interval_minutes == 1 ? "minute" : "minutes"})"
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "function" {
-  for_each = local.rule_arns
-  rule     = each.key == "sweep" ? aws_cloudwatch_event_rule.sweep[0].name : aws_cloudwatch_event_rule.events[each.key].name
-  arn      = local.function_arn
-
-  retry_policy {
-    maximum_event_age_in_seconds = var.event_retry.eventbridge_maximum_event_age_seconds
-    maximum_retry_attempts       = var.event_retry.eventbridge_maximum_retry_attempts
-  }
-
-  dead_letter_config {
-    arn = aws_sqs_queue.eventbridge_dlq.arn
-  }
-}
-
-resource "aws_lambda_permission" "eventbridge" {
-  for_each      = local.rule_arns
-  statement_id  = "AllowEventBridge-${each.key}"
-  action        = "lambda:InvokeFunction"
-  function_name = local.function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = each.value
-}
-
-# Forwarded denied pulls from the pulling accounts land on this account's default bus.
-resource "aws_cloudwatch_event_permission" "accounts" {
-  for_each     = toset(var.pulling_account_ids)
-  principal    = each.value
-  statement_id = "${var.name}-${each.value}"
-}
-
-resource "aws_cloudwatch_event_permission" "organization" {
-  count        = var.organization_id == null ? 0 : 1
-  principal    = "*"
-  statement_id = "${var.name}-organization"
-
-  condition {
-    key   = "aws:PrincipalOrgID"
-    type  = "StringEquals"
-    value = var.organization_id
-  }
-}
-
-# ---------------------------------------------------------------- alarms
-
-resource "aws_sns_topic" "alarms" {
-  count             = var.create_alarm_topic && var.alarm_topic_arn == null ? 1 : 0
-  name              = "${var.name}-alarms"
-  kms_master_key_id = "alias/aws/sns"
-  tags              = var.tags
-}
-
-# Every alarm fires on the first occurrence: each one means a repository may be missing its grant.
-locals {
-  alarms = {
-    errors = {
-      description = "The remediator returned errors (throttling or 5xx that outlasted retries): repositories may be missing their grant."
-      namespace   = "AWS/Lambda"
-      metric      = "Errors"
-      dimensions  = { FunctionName = local.function_name }
-      statistic   = "Sum"
-    }
-    eventbridge-dlq = {
-      description = "Events EventBridge could not deliver to the remediator are waiting in ${aws_sqs_queue.eventbridge_dlq.name}."
-      namespace   = "AWS/SQS"
-      metric      = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.eventbridge_dlq.name }
-      statistic   = "Maximum"
-    }
-    failures = {
-      description = "Events the remediator failed after its retries are waiting in ${aws_sqs_queue.function_failures.name}."
-      namespace   = "AWS/SQS"
-      metric      = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.function_failures.name }
-      statistic   = "Maximum"
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each            = local.alarms
-  alarm_name          = "${var.name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = each.value.namespace
-  metric_name         = each.value.metric
-  dimensions          = each.value.dimensions
-  statistic           = each.value.statistic
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
 }
 
 # ---------------------------------------------------------------- optional: the trail
 
 module "trail" {
   source      = "../trail"
-  count       = var.create_trail ? 1 : 0
+  count       = var.create && var.create_trail ? 1 : 0
   name        = "${var.name}-management-events"
   bucket_name = var.trail_bucket_name
   kms_key_arn = var.trail_kms_key_arn

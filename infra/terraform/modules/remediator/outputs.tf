@@ -14,18 +14,18 @@ output "role_name" {
 }
 
 output "rule_arns" {
-  description = "EventBridge rules by purpose: repository-created, pull-denied, policy-changed, sweep."
+  description = "EventBridge rules by purpose: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, pull-through-cache, sweep."
   value       = local.rule_arns
 }
 
 output "eventbridge_dead_letter_queue_url" {
   description = "Events EventBridge could not deliver to the function."
-  value       = aws_sqs_queue.eventbridge_dlq.url
+  value       = try(aws_sqs_queue.eventbridge_dlq[0].url, null)
 }
 
 output "failure_queue_url" {
   description = "Invocations that failed after the function's asynchronous retries."
-  value       = aws_sqs_queue.function_failures.url
+  value       = try(aws_sqs_queue.function_failures[0].url, null)
 }
 
 output "alarm_topic_arn" {
@@ -34,11 +34,21 @@ output "alarm_topic_arn" {
 }
 
 output "config_json" {
-  description = "The function's configuration as JSON: with config_location = \"package\", write it to rules.json and build with --include rules.json."
+  description = "The function's configuration as JSON, as the module hands it to the function (with config_file: that file, its sweep period set from sweep_interval_minutes)."
   value       = local.config_json
 }
 
 output "registry_id" {
   description = "The registry (account) the function manages."
   value       = local.registry_id
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role (the module's, when it creates the function)."
+  value       = var.create && local.create_function ? aws_iam_role.function[0].arn : null
+}
+
+output "alarm_names" {
+  description = "The alarms, by purpose: errors, eventbridge-dlq, failures, failed-outcomes, missed-events, event-age."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
 }

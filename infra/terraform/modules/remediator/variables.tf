@@ -1,5 +1,11 @@
+variable "create" {
+  description = "Create the module's resources; false creates nothing (for a module instance switched off per environment)."
+  type        = bool
+  default     = true
+}
+
 variable "name" {
-  description = "Name of the function, its role, log group, queues, rules and alarms."
+  description = "Name of the function, its log group, queues, rules and alarms (and, with the region, its role)."
   type        = string
   default     = "ecr-policy-remediator"
 
@@ -10,7 +16,7 @@ variable "name" {
 }
 
 variable "package_path" {
-  description = "Path of the zip that `cargo lambda build --release --arm64 --output-format zip` produces (target/lambda/ecr-policy-remediator/bootstrap.zip). Leave null when existing_function_name is set."
+  description = "Path of the zip that `make build` produces (target/lambda/ecr-policy-remediator/bootstrap.zip). Leave null when existing_function_name is set."
   type        = string
   default     = null
 }
@@ -22,9 +28,9 @@ variable "existing_function_name" {
 }
 
 variable "architecture" {
-  description = "Instruction set of the function: arm64 (Graviton, the default) or x86_64. Must match the build."
+  description = "Instruction set of the function: x86_64 (the default: what `make build` makes on any machine) or arm64 (Graviton: build with `cargo lambda build --release --arm64 --output-format zip`, which needs zig and the aarch64 Rust target). Must match the build."
   type        = string
-  default     = "arm64"
+  default     = "x86_64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.architecture)
@@ -32,8 +38,47 @@ variable "architecture" {
   }
 }
 
+variable "role_name" {
+  description = "Name of the function's execution role; null means \"NAME-REGION\" (at most 64 characters), so that the module deployed in two regions of one account does not collide."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be 1-64 characters: letters, digits and +=,.@_-."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the function's execution role."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([!-~]+/)?$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must begin and end with '/', e.g. \"/service-roles/\"."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of a policy to set as the permissions boundary of the function's execution role."
+  type        = string
+  default     = null
+}
+
+variable "config_file" {
+  description = "Path of the function's own rules file (the JSON that `check-config` validates and `cargo lambda deploy --include` packages). When set, the module takes the rules (and dryRun, deployment, the sweep's pace) from it instead of `rules`, and scopes the role from the same file: the two routes share one rules file. Validate it with `ecr-policy-remediator check-config FILE`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.config_file == null || can(jsondecode(file(var.config_file)).rules[0].name)
+    error_message = "config_file must be a JSON file with a \"rules\" list, as `ecr-policy-remediator check-config` reads it."
+  }
+}
+
 variable "rules" {
-  description = "The remediator's rules (see the project README). Each grants `access` on the repositories its patterns match to the listed principals."
+  description = "The remediator's rules (see the project README), unless config_file is set. Each grants `access` on the repositories its patterns match to the listed principals."
   type = list(object({
     name         = string
     repositories = list(string)
@@ -51,10 +96,11 @@ variable "rules" {
     pull_through_cache    = optional(bool, false)
     registry_grant        = optional(bool, false)
   }))
+  default = []
 
   validation {
-    condition     = length(var.rules) > 0
-    error_message = "At least one rule is required."
+    condition     = (length(var.rules) > 0) != (var.config_file != null)
+    error_message = "At least one rule is required: set rules, or config_file to the function's rules file (not both)."
   }
 
   validation {
@@ -158,13 +204,13 @@ variable "rules" {
 }
 
 variable "dry_run" {
-  description = "Decide and log, write nothing."
+  description = "Decide and log, write nothing (with config_file: the file's dryRun)."
   type        = bool
   default     = false
 }
 
 variable "config_location" {
-  description = "Where the function reads its rules: \"environment\" (REMEDIATOR_CONFIG; Lambda allows 4 KB of environment in all) or \"package\" (a file added to the zip with `cargo lambda build --include rules.json`; write it from the config_json output)."
+  description = "Where the function reads its rules: \"environment\" (REMEDIATOR_CONFIG; Lambda allows 4 KB of environment in all) or \"package\" (a file added to the zip with `cargo lambda build --include rules.json`: the file config_file names)."
   type        = string
   default     = "environment"
 
@@ -192,7 +238,7 @@ variable "sweep_interval_minutes" {
 }
 
 variable "deployment" {
-  description = "Name of this deployment, when several share one registry: it namespaces the statement Sids each owns (EcrPolicyRemediator_NAME-...). Letters and digits only. null keeps the plain EcrPolicyRemediator- Sids."
+  description = "Name of this deployment, when several share one registry: it namespaces the statement Sids each owns (EcrPolicyRemediator_NAME-...). Letters and digits only. null keeps the plain EcrPolicyRemediator- Sids. With config_file: the file's deployment."
   type        = string
   default     = null
 
@@ -203,7 +249,7 @@ variable "deployment" {
 }
 
 variable "sweep" {
-  description = "Pace of the sweep (its period is sweep_interval_minutes)."
+  description = "Pace of the sweep (its period is sweep_interval_minutes). With config_file: the file's sweep."
   type = object({
     concurrency           = optional(number, 4)
     requests_per_second   = optional(number, 10)
@@ -241,7 +287,7 @@ variable "reserved_concurrency" {
 }
 
 variable "log_level" {
-  description = "RUST_LOG of the function: error, warn, info or debug (debug logs each policy before and after)."
+  description = "The function's application log level (Lambda's logging_config, JSON format): error, warn, info or debug (debug logs each policy before and after)."
   type        = string
   default     = "info"
 
@@ -323,6 +369,30 @@ variable "trail_bucket_name" {
 
 variable "trail_kms_key_arn" {
   description = "With create_trail: a KMS key for the trail's log files."
+  type        = string
+  default     = null
+}
+
+variable "event_age_alarm_seconds" {
+  description = "The event-age alarm fires when an event reaches the function this many seconds after it happened (CloudTrail's own delivery takes up to about 5 minutes)."
+  type        = number
+  default     = 900
+}
+
+variable "sqs_kms_key_arn" {
+  description = "KMS key for the two queues; null uses SQS-managed encryption. Its key policy must let events.amazonaws.com and the function's role use it."
+  type        = string
+  default     = null
+}
+
+variable "sns_kms_key_arn" {
+  description = "KMS key for the alarm topic the module creates; null uses alias/aws/sns. Its key policy must let cloudwatch.amazonaws.com use it."
+  type        = string
+  default     = null
+}
+
+variable "cloudwatch_logs_kms_key_arn" {
+  description = "KMS key for the function's log group; null uses CloudWatch Logs' own encryption. Its key policy must let logs.REGION.amazonaws.com use it."
   type        = string
   default     = null
 }

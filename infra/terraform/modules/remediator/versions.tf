@@ -1,11 +1,11 @@
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS as a rule state needs 5.x.
-      version = ">= 5.40, < 7.0"
+      # Tested with 5.100 (infra/tests/check_infra.py); 6.x is not tested.
+      version = ">= 5.100, < 6.0"
     }
   }
 }
