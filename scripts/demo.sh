@@ -97,6 +97,18 @@ cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
 pids+=($!)
 wait_port "$INVOKE_PORT" 600
 
+"$PY" - "$LOGS/before.json" <<'PY'
+import boto3, json, sys
+ecr = boto3.client("ecr")
+policies = {}
+for r in ecr.describe_repositories()["repositories"]:
+    try:
+        policies[r["repositoryName"]] = json.loads(ecr.get_repository_policy(repositoryName=r["repositoryName"])["policyText"])
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        policies[r["repositoryName"]] = None
+json.dump(policies, open(sys.argv[1], "w"))
+PY
+
 echo "==> every sample event, in order (rules: events/config.json)"
 for event in events/*.json; do
   [ "$event" = events/config.json ] && continue
@@ -112,20 +124,32 @@ for event in events/*.json; do
   printf '%s\n' "$out" | "$PY" scripts/outcome_line.py "$(basename "$event")"
 done
 
-echo "==> the registry after"
-"$PY" - <<'PY'
-import boto3, json
+echo "==> the registry after, each repository's change by statement (Sid) since before the events"
+"$PY" - "$LOGS/before.json" <<'PY'
+import boto3, json, sys
 ecr = boto3.client("ecr")
+before = json.load(open(sys.argv[1]))
+def sids(doc):
+    return {s.get("Sid", "(no Sid)"): s for s in (doc or {}).get("Statement", [])}
 for repo in sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]):
     try:
-        text = ecr.get_repository_policy(repositoryName=repo)["policyText"]
+        after = json.loads(ecr.get_repository_policy(repositoryName=repo)["policyText"])
     except ecr.exceptions.RepositoryPolicyNotFoundException:
-        print(f"--- {repo}: no policy\n"); continue
-    print(f"--- {repo}:")
-    print(json.dumps(json.loads(text), indent=2)); print()
+        after = None
+    old, new = sids(before.get(repo)), sids(after)
+    lines = [f"+ {sid}" for sid in new if sid not in old]
+    lines += [f"- {sid}" for sid in old if sid not in new]
+    lines += [f"~ {sid}" for sid in new if sid in old and old[sid] != new[sid]]
+    lines += [f"  {sid}" for sid in new if sid in old and old[sid] == new[sid]]
+    state = "no policy" if after is None else f"{len(new)} statement(s)"
+    print(f"   {repo} ({'new' if repo not in before else 'existing'}, now {state})")
+    for line in lines:
+        print(f"      {line}")
 PY
-echo "==> warnings the function logged (denied pulls from callers no rule names):"
-grep '"level":"WARN"' "$LOGS/watch.log" | grep -v AWS_LAMBDA_MAX_CONCURRENCY | sed 's/^/   /' || echo "   none"
+echo "==> who can pull and push what, and which rule explains it (access)"
+cargo run --quiet -- access --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
+echo "==> warnings and errors the function and the command line logged:"
+grep -hE '"level":"(WARN|ERROR)"|WARN|ERROR' "$LOGS/watch.log" "$LOGS/cli.log" | sed 's/^/   /' || echo "   none"
 
 echo "==> two rules are taken away: k8s-mirror (templates, registry policy, pull-through cache) and team-a-ci"
 "$PY" - "$LOGS/config-smaller.json" <<'PY'

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::filter::LevelFilter;
 
+use crate::access::{access, AccessFormat, AccessOptions};
 use crate::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
 pub use crate::commands::{AwsOptions, OutputFormat};
+use crate::deployment::{doctor, DoctorFormat};
 use crate::reconcile::{reconcile, ReconcileOptions};
 
 #[derive(Debug, Parser)]
@@ -103,6 +105,43 @@ pub enum Command {
         #[command(flatten)]
         exit_codes: ExitCodes,
     },
+    /// Who can pull and push what: every grant in the repository policies, the registry policy
+    /// and the creation templates, with the rule that explains it (or none); writes nothing.
+    #[command(
+        after_help = "Examples:\n  ecr-policy-remediator access --config rules.json\n  ecr-policy-remediator access --config rules.json --principal 222222222222 --output csv team-a/api"
+    )]
+    Access {
+        /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Only grants to this principal: an IAM ARN, an account ID, or org:o-... .
+        #[arg(long, value_name = "PRINCIPAL")]
+        principal: Option<String>,
+        /// How to print the grants.
+        #[arg(long, value_enum, default_value_t = AccessFormat::Table)]
+        output: AccessFormat,
+        /// Only these repositories (default: all of them, the registry policy, the templates).
+        #[arg(value_name = "REPOSITORY")]
+        repositories: Vec<String>,
+    },
+    /// Check, from the registry account, everything the deployment needs: a trail, each
+    /// EventBridge rule (state, target, dead-letter queue), the function and its rules, the bus
+    /// policy, the registry policy scope, pull-through cache coverage, the registry's documents.
+    /// Exits 1 when anything is missing.
+    #[command(
+        after_help = "Examples:\n  ecr-policy-remediator doctor --region eu-west-1\n  ecr-policy-remediator doctor --function my-remediator --config rules.json --output json"
+    )]
+    Doctor {
+        /// Rules file (default: the function's own REMEDIATOR_CONFIG, else the environment's).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Name of the deployed function.
+        #[arg(long, value_name = "NAME", default_value = "ecr-policy-remediator")]
+        function: String,
+        /// How to print the checklist.
+        #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
+        output: DoctorFormat,
+    },
     /// Validate a rules file and print every rule with the statements it generates.
     #[command(after_help = "Example:\n  ecr-policy-remediator check-config rules.json")]
     CheckConfig {
@@ -118,7 +157,9 @@ impl Command {
             Command::Handle { exit_codes, .. }
             | Command::Plan { exit_codes, .. }
             | Command::Reconcile { exit_codes, .. } => *exit_codes,
-            Command::CheckConfig { .. } => ExitCodes::default(),
+            Command::CheckConfig { .. } | Command::Access { .. } | Command::Doctor { .. } => {
+                ExitCodes::default()
+            }
         }
     }
 
@@ -154,6 +195,24 @@ pub async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
             ..
         } => plan(config, registry, &repositories, aws).await,
         Command::CheckConfig { file } => check_config(file),
+        Command::Doctor {
+            config,
+            function,
+            output,
+        } => doctor(config, function, output, aws).await,
+        Command::Access {
+            config,
+            principal,
+            output,
+            repositories,
+        } => {
+            let options = AccessOptions {
+                repositories,
+                principal,
+                output,
+            };
+            access(config, options, aws).await
+        }
         Command::Reconcile {
             config,
             dry_run,

@@ -28,6 +28,7 @@
 //! | `AWS_LAMBDA_LOG_FORMAT` | `Text` for text lines; otherwise JSON, one object per line, with the invocation's `span.requestId`. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment. |
 
+pub mod access;
 pub mod canonical;
 pub mod cli;
 pub mod clock;
@@ -36,11 +37,14 @@ pub mod commands;
 pub mod config_error;
 pub mod converge;
 pub mod coverage;
+pub mod deployment;
 pub mod diff;
+pub mod doctor;
 pub mod documents;
 pub mod ecr;
 pub mod ecr_registry;
 pub mod event;
+pub mod grants;
 pub mod handler;
 pub mod identity;
 pub mod locate;

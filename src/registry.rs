@@ -74,6 +74,39 @@ fn statements(
         .collect()
 }
 
+/// Every registry statement each rule asks for, with its rule, whatever the scope: what explains
+/// a statement found in the registry policy.
+pub fn registry_statements_by_rule(
+    config: &Config,
+    repository_arn: &str,
+) -> Vec<(String, Statement)> {
+    let mut out = Vec::new();
+    for rule in &config.rules {
+        let resources: Vec<String> = rule
+            .repository_patterns()
+            .map(|p| format!("{repository_arn}/{p}"))
+            .collect();
+        let mut add = |purpose: &str, actions: Vec<String>| {
+            for s in statements(rule, &config.ownership, purpose, actions, &resources) {
+                out.push((rule.name.clone(), s));
+            }
+        };
+        if rule.pull_through_cache {
+            add(
+                "PullThroughCache",
+                PULL_THROUGH_CACHE_ACTIONS
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            );
+        }
+        if rule.registry_grant {
+            add("Grant", rule.actions.clone());
+        }
+    }
+    out
+}
+
 /// The Sids of the registry grants of `rules`: kept as they are while the scope cannot hold them.
 pub fn grant_sids(config: &Config, rules: &[String]) -> Vec<String> {
     config

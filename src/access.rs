@@ -1,0 +1,219 @@
+//! `ecr-policy-remediator access`: who can pull and push what, from the repository policies, the
+//! registry policy and (for repositories not created yet) the creation templates, and which rule
+//! explains each grant.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use futures_util::stream::{self, StreamExt};
+use wildmatch::WildMatch;
+
+use crate::commands::{connect, load_config, AwsOptions, CliError, Ran};
+use crate::converge::Remediator;
+use crate::ecr::EcrError;
+use crate::grants::{grants, wanted, Document, Grant};
+use crate::sweep::pacer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessFormat {
+    /// Aligned columns, and a count of the grants no rule explains.
+    Table,
+    /// An array of grants.
+    Json,
+    /// One line per grant, with a header.
+    Csv,
+}
+
+/// What `access` was asked about.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessOptions {
+    /// Only these repositories (default: every repository, the registry policy, the templates).
+    pub repositories: Vec<String>,
+    /// Only grants to this principal: an ARN, an account ID, or an `org:`/`org-path:` entry.
+    pub principal: Option<String>,
+    pub output: AccessFormat,
+}
+
+pub(crate) async fn access(
+    config: Option<PathBuf>,
+    o: AccessOptions,
+    aws: &AwsOptions,
+) -> Result<Ran, CliError> {
+    let config = load_config(config)?;
+    for name in &o.repositories {
+        crate::names::check_repository_name(name).map_err(CliError::Usage)?;
+    }
+    let remediator = connect(config, aws).await?;
+    let aws_error = |what: &str, e: EcrError| CliError::Aws(format!("cannot read {what}: {e}"));
+    let mut found = repository_grants(&remediator, &o.repositories).await?;
+    found.extend(
+        registry_grants(&remediator)
+            .await
+            .map_err(|e| aws_error("the registry policy", e))?,
+    );
+    found.extend(
+        template_grants(&remediator)
+            .await
+            .map_err(|e| aws_error("the creation templates", e))?,
+    );
+    found.retain(|g| concerns(g, &o));
+    print(&found, o.output);
+    Ok(Ran::default())
+}
+
+/// Whether a grant is one the question is about: the repositories asked for (a registry
+/// statement or template whose pattern covers one of them counts), the principal asked for.
+fn concerns(g: &Grant, o: &AccessOptions) -> bool {
+    let place = o.repositories.is_empty()
+        || o.repositories
+            .iter()
+            .any(|r| g.repository == *r || WildMatch::new(&g.repository).matches(r));
+    let principal = o
+        .principal
+        .as_deref()
+        .is_none_or(|p| g.principal == p || g.principal.contains(&format!("::{p}:")));
+    place && principal
+}
+
+async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant>, CliError> {
+    let pace = pacer(r.config.sweep.requests_per_second);
+    let names = if names.is_empty() {
+        r.list(&pace)
+            .await
+            .map_err(|e| CliError::Aws(format!("cannot list the registry: {e}")))?
+            .names
+    } else {
+        names.to_vec()
+    };
+    let pace = &pace;
+    let reads = names.iter().map(|name| async move {
+        pace.until_ready().await;
+        let policy = r.ecr.get_policy(&r.registry_id, name).await;
+        (name, policy)
+    });
+    let mut results: Vec<_> = stream::iter(reads)
+        .buffered(r.config.sweep.concurrency.max(1))
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for (name, policy) in results.drain(..) {
+        let text = match policy {
+            Ok(Some(text)) => text,
+            Ok(None) | Err(EcrError::RepositoryNotFound(_)) => continue,
+            Err(e) => {
+                return Err(CliError::Aws(format!(
+                    "cannot read the policy of {name}: {e}"
+                )))
+            }
+        };
+        let wanted = wanted(r.config.matching(name), &r.config);
+        let at = Document {
+            source: "repository policy",
+            repository: name,
+        };
+        out.extend(grants(&text, at, &wanted));
+    }
+    Ok(out)
+}
+
+async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
+    let Some(text) = r.ecr.get_registry_policy().await? else {
+        return Ok(Vec::new());
+    };
+    let arn = crate::documents::repository_arn(&r.region, &r.registry_id);
+    let wanted = crate::registry::registry_statements_by_rule(&r.config, &arn);
+    let at = Document {
+        source: "registry policy",
+        repository: "*",
+    };
+    Ok(grants(&text, at, &wanted))
+}
+
+/// A template's grants concern the repositories ECR will create under its prefix; they are
+/// explained by the rules that ask for templates on that namespace.
+async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
+    let mut out = Vec::new();
+    for t in r.ecr.list_templates().await? {
+        let Some(text) = &t.repository_policy else {
+            continue;
+        };
+        let pattern = if t.prefix == "ROOT" {
+            "*".to_string()
+        } else {
+            format!("{}/*", t.prefix)
+        };
+        let rules = r.config.rules.iter().filter(|rule| {
+            !rule.creation_templates.is_empty() && rule.repository_patterns().any(|p| p == pattern)
+        });
+        let source = format!("template {}", t.prefix);
+        let at = Document {
+            source: &source,
+            repository: &pattern,
+        };
+        out.extend(grants(text, at, &wanted(rules, &r.config)));
+    }
+    Ok(out)
+}
+
+fn print(found: &[Grant], format: AccessFormat) {
+    let row = |g: &Grant| {
+        [
+            g.repository.clone(),
+            g.source.clone(),
+            g.principal.clone(),
+            g.access.clone(),
+            g.rule.clone().unwrap_or_else(|| "(no rule)".into()),
+            g.sid.clone().unwrap_or_default(),
+        ]
+    };
+    const HEADER: [&str; 6] = ["repository", "source", "principal", "access", "rule", "sid"];
+    match format {
+        AccessFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(found).unwrap_or_default()
+            )
+        }
+        AccessFormat::Csv => {
+            println!("{}", HEADER.join(","));
+            for g in found {
+                let fields: Vec<String> = row(g).iter().map(|f| csv_field(f)).collect();
+                println!("{}", fields.join(","));
+            }
+        }
+        AccessFormat::Table => {
+            let rows: Vec<[String; 6]> = found.iter().map(row).collect();
+            let mut widths = HEADER.map(str::len);
+            for r in &rows {
+                for (w, f) in widths.iter_mut().zip(r) {
+                    *w = (*w).max(f.len());
+                }
+            }
+            let line = |fields: [&str; 6]| {
+                let cells: Vec<String> = fields
+                    .iter()
+                    .zip(widths)
+                    .map(|(f, w)| format!("{f:<w$}"))
+                    .collect();
+                println!("{}", cells.join("  ").trim_end());
+            };
+            line(HEADER.map(|h| h));
+            for r in &rows {
+                line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(String::as_str));
+            }
+            let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
+            println!(
+                "{} grant(s); {unexplained} explained by no rule",
+                found.len()
+            );
+        }
+    }
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}

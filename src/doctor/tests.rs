@@ -1,0 +1,140 @@
+use super::*;
+
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:111111111111:function:ecr-policy-remediator";
+const DLQ: &str = "arn:aws:sqs:us-east-1:111111111111:dlq";
+
+fn config() -> Config {
+    Config::from_json(
+        r#"{"rules":[
+        {"name":"k8s","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]},
+         "pullThroughCache":true},
+        {"name":"team-a","repositories":["team-a/*"],"registryGrant":true,
+         "principals":{"roles":["arn:aws:iam::333333333333:role/node"]}}]}"#,
+    )
+    .unwrap()
+}
+
+fn bus_rule(name: &str, state: &str, pattern: Option<&str>, schedule: Option<&str>) -> BusRule {
+    BusRule {
+        name: name.into(),
+        state: state.into(),
+        pattern: pattern.map(String::from),
+        schedule: schedule.map(String::from),
+        targets: vec![(FUNCTION.into(), Some(DLQ.into()))],
+    }
+}
+
+/// A deployment as the remediator module leaves it.
+fn complete() -> Facts {
+    let pattern = |marker: &str| {
+        format!(r#"{{"source":["aws.ecr"],"x":"{marker} AWS Service Event via CloudTrail"}}"#)
+    };
+    let mut rules: Vec<BusRule> = TRIGGERS
+        .iter()
+        .map(|(t, marker, state)| bus_rule(t, state, Some(&pattern(marker)), None))
+        .collect();
+    rules.push(bus_rule("sweep", "ENABLED", None, Some("rate(60 minutes)")));
+    Facts {
+        region: "us-east-1".into(),
+        registry_id: "111111111111".into(),
+        trails: vec![Trail {
+            name: "org".into(),
+            home_region: "eu-west-1".into(),
+            multi_region: true,
+            logging: true,
+            management_reads_and_writes: true,
+        }],
+        function: Some((FUNCTION.into(), FunctionConfig::Inline(Ok(())))),
+        function_name: "ecr-policy-remediator".into(),
+        rules,
+        bus_policy: Some(r#"{"Statement":[{"Principal":{"AWS":"arn:aws:iam::222222222222:root"}},{"Principal":{"AWS":"arn:aws:iam::333333333333:root"}}]}"#.into()),
+        scope: Ok("V2".into()),
+        pull_through_cache_prefixes: Ok(vec!["registry.k8s.io".into()]),
+        documents: vec![DocumentReport::new("registry policy", Status::Unchanged)],
+    }
+}
+
+fn misses(facts: &Facts) -> Vec<Check> {
+    checks(facts, Some(&config()))
+        .into_iter()
+        .filter(|c| !c.ok)
+        .collect()
+}
+
+#[test]
+fn a_complete_deployment_passes_every_check() {
+    assert_eq!(misses(&complete()), Vec::<Check>::new());
+    assert_eq!(checks(&complete(), Some(&config())).len(), 13);
+}
+
+#[test]
+fn each_miss_is_named_with_its_fix() {
+    let mut f = complete();
+    f.trails[0].logging = false;
+    f.rules[1].state = "ENABLED".into(); // pull-denied
+    f.rules[2].targets[0].1 = None; // policy-changed without a dead-letter queue
+    f.rules.retain(|r| r.schedule.is_none()); // no sweep
+    f.bus_policy = None;
+    f.scope = Ok("V1".into());
+    f.pull_through_cache_prefixes = Ok(vec!["registry.k8s.io".into(), "quay".into()]);
+    f.documents = vec![DocumentReport::new(
+        "template registry.k8s.io",
+        Status::Planned,
+    )];
+    let found = misses(&f);
+    let named: Vec<&str> = found.iter().map(|c| c.check.as_str()).collect();
+    assert_eq!(
+        named,
+        [
+            "trail",
+            "rule pull-denied",
+            "rule policy-changed",
+            "rule sweep",
+            "bus",
+            "registry policy scope",
+            "pull-through cache quay",
+            "template registry.k8s.io"
+        ]
+    );
+    assert!(found.iter().all(|c| c.fix.is_some()));
+    let denied = &found[1];
+    assert!(
+        denied.detail.contains("drops read-only calls"),
+        "{denied:?}"
+    );
+    assert!(denied
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"));
+    assert!(
+        found[4].detail.contains("222222222222, 333333333333"),
+        "{:?}",
+        found[4]
+    );
+}
+
+#[test]
+fn a_creation_rule_on_api_calls_alone_misses_pull_through_cache() {
+    let mut f = complete();
+    f.rules[0].pattern = Some(r#"{"detail":{"eventName":["CreateRepository"]}}"#.into());
+    let found = misses(&f);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].detail.contains("only API calls"), "{found:?}");
+}
+
+#[test]
+fn no_function_and_bad_rules_are_misses() {
+    let mut f = complete();
+    f.function = None;
+    let found = misses(&f);
+    assert_eq!(found[0].check, "function");
+    // Without the function, no rule targets it.
+    assert_eq!(found.len(), 8, "{found:#?}");
+    let mut f = complete();
+    f.function = Some((
+        FUNCTION.into(),
+        FunctionConfig::Inline(Err("rules[0].name: bad".into())),
+    ));
+    assert!(misses(&f)[0].detail.contains("rules[0].name: bad"));
+}
