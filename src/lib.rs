@@ -14,7 +14,11 @@
 //! registry's own documents, [`coverage`] says where each sweep starts. The SDK adapters [`ecr`]
 //! and [`ecr_registry`] are thin; [`converge`] (with [`documents`] for the registry's documents)
 //! is the one read-decide-write step that the event path ([`handler`]), the scheduled [`sweep`]
-//! and the command line ([`cli`]) all share.
+//! and the command line ([`cli`]) all share. [`metrics`] turns each outcome into CloudWatch
+//! embedded-metric documents. For operators, [`grants`] reads who may do what out of a policy
+//! and which rule explains it (the `access` command), and [`doctor`] checks what a deployment
+//! needs, over what [`deployment`] reads of the account; their clients never load on the event
+//! path.
 //!
 //! ## Environment variables
 //!
@@ -26,7 +30,8 @@
 //! | `AWS_LAMBDA_LOG_LEVEL` | Lambda's log level (advanced logging controls); wins over `RUST_LOG`, and `DEBUG` is this crate's detail only. |
 //! | `RUST_LOG` | A full filter directive, when `AWS_LAMBDA_LOG_LEVEL` is not set: `info` (default), `ecr_policy_remediator=debug` (adds the before/after policy). |
 //! | `AWS_LAMBDA_LOG_FORMAT` | `Text` for text lines; otherwise JSON, one object per line, with the invocation's `span.requestId`. |
-//! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment. |
+//! | `AWS_LAMBDA_FUNCTION_NAME` | Set by Lambda: the `FunctionName` dimension of every metric. |
+//! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment (the command line's `--region` and `--profile` override it). |
 
 pub mod access;
 pub mod canonical;

@@ -201,3 +201,25 @@ fn print_summary(report: &SweepReport) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_rate_reads_as_repositories_per_second() {
+        assert_eq!(rate(12.3456), "12.3 repos/s");
+        assert_eq!(rate(0.04), "0.0 repos/s");
+    }
+
+    #[test]
+    fn a_summary_line_names_each_sid_and_a_deletion() {
+        let change = Change {
+            added: vec!["A".into()],
+            removed: vec!["B".into()],
+            changed: vec!["C".into()],
+        };
+        assert_eq!(sids(Some(&change), false), "+A -B ~C");
+        assert_eq!(sids(None, true), "(policy deleted)");
+    }
+}
