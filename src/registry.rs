@@ -21,38 +21,54 @@ pub struct RegistryWant {
 /// `repository_arn` is `arn:PARTITION:ecr:REGION:ACCOUNT:repository`; `scope_v2` whether the
 /// registry policy may hold image actions.
 pub fn registry_statements(config: &Config, repository_arn: &str, scope_v2: bool) -> RegistryWant {
-    let owner = &config.ownership;
-    let mut want = RegistryWant::default();
+    let mut statements: Vec<Statement> = by_rule(config, repository_arn, scope_v2)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    statements.sort_by(|a, b| a.sid.cmp(&b.sid));
+    let unwritable_grants = if scope_v2 {
+        Vec::new()
+    } else {
+        let grants = config.rules.iter().filter(|r| r.registry_grant);
+        grants.map(|r| r.name.clone()).collect()
+    };
+    RegistryWant {
+        statements,
+        unwritable_grants,
+    }
+}
+
+/// Every registry statement each rule asks for, with its rule, whatever the scope: what explains
+/// a statement found in the registry policy.
+pub fn registry_statements_by_rule(
+    config: &Config,
+    repository_arn: &str,
+) -> Vec<(String, Statement)> {
+    by_rule(config, repository_arn, true)
+}
+
+/// The rules' registry statements with their rules; the grants only when `grants` is set.
+fn by_rule(config: &Config, repository_arn: &str, grants: bool) -> Vec<(String, Statement)> {
+    let mut out = Vec::new();
     for rule in &config.rules {
         let resources: Vec<String> = rule
             .repository_patterns()
             .map(|p| format!("{repository_arn}/{p}"))
             .collect();
-        if rule.pull_through_cache {
-            let actions = PULL_THROUGH_CACHE_ACTIONS
-                .iter()
-                .map(|a| a.to_string())
-                .collect();
-            want.statements.extend(statements(
-                rule,
-                owner,
-                "PullThroughCache",
-                actions,
-                &resources,
-            ));
-        }
-        if rule.registry_grant {
-            if scope_v2 {
-                let actions = rule.actions.clone();
-                want.statements
-                    .extend(statements(rule, owner, "Grant", actions, &resources));
-            } else {
-                want.unwritable_grants.push(rule.name.clone());
+        let mut add = |purpose: &str, actions: Vec<String>| {
+            for s in statements(rule, &config.ownership, purpose, actions, &resources) {
+                out.push((rule.name.clone(), s));
             }
+        };
+        if rule.pull_through_cache {
+            let actions = PULL_THROUGH_CACHE_ACTIONS.iter().map(|a| a.to_string());
+            add("PullThroughCache", actions.collect());
+        }
+        if rule.registry_grant && grants {
+            add("Grant", rule.actions.clone());
         }
     }
-    want.statements.sort_by(|a, b| a.sid.cmp(&b.sid));
-    want
+    out
 }
 
 fn statements(
@@ -72,39 +88,6 @@ fn statements(
             resources: resources.to_vec(),
         })
         .collect()
-}
-
-/// Every registry statement each rule asks for, with its rule, whatever the scope: what explains
-/// a statement found in the registry policy.
-pub fn registry_statements_by_rule(
-    config: &Config,
-    repository_arn: &str,
-) -> Vec<(String, Statement)> {
-    let mut out = Vec::new();
-    for rule in &config.rules {
-        let resources: Vec<String> = rule
-            .repository_patterns()
-            .map(|p| format!("{repository_arn}/{p}"))
-            .collect();
-        let mut add = |purpose: &str, actions: Vec<String>| {
-            for s in statements(rule, &config.ownership, purpose, actions, &resources) {
-                out.push((rule.name.clone(), s));
-            }
-        };
-        if rule.pull_through_cache {
-            add(
-                "PullThroughCache",
-                PULL_THROUGH_CACHE_ACTIONS
-                    .iter()
-                    .map(|a| a.to_string())
-                    .collect(),
-            );
-        }
-        if rule.registry_grant {
-            add("Grant", rule.actions.clone());
-        }
-    }
-    out
 }
 
 /// The Sids of the registry grants of `rules`: kept as they are while the scope cannot hold them.
