@@ -68,7 +68,7 @@ pub(crate) async fn doctor(
     })
 }
 
-fn aws(what: &str, e: impl std::error::Error) -> CliError {
+fn unreadable(what: &str, e: impl std::error::Error) -> CliError {
     CliError::Aws(format!("cannot read {what}: {}", DisplayErrorContext(&e)))
 }
 
@@ -90,7 +90,7 @@ async fn read_function(
         {
             return Ok((None, None))
         }
-        Err(e) => return Err(aws("the function", e)),
+        Err(e) => return Err(unreadable("the function", e)),
     };
     let vars = out.environment().and_then(|e| e.variables());
     let var = |k: &str| {
@@ -119,7 +119,7 @@ async fn read_trails(sdk: &SdkConfig, region: &str) -> Result<Vec<Trail>, CliErr
         .include_shadow_trails(true)
         .send()
         .await
-        .map_err(|e| aws("the trails", e))?;
+        .map_err(|e| unreadable("the trails", e))?;
     let mut trails = Vec::new();
     for t in described.trail_list() {
         let id = t.trail_arn().or(t.name()).unwrap_or_default();
@@ -164,7 +164,7 @@ async fn read_rules(sdk: &SdkConfig) -> Result<Vec<BusRule>, CliError> {
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| aws("the EventBridge rules", e))?;
+            .map_err(|e| unreadable("the EventBridge rules", e))?;
         for r in page.rules() {
             let pattern = r.event_pattern().map(str::to_string);
             let schedule = r.schedule_expression().map(str::to_string);
@@ -177,7 +177,7 @@ async fn read_rules(sdk: &SdkConfig) -> Result<Vec<BusRule>, CliError> {
                 .rule(&name)
                 .send()
                 .await
-                .map_err(|e| aws("a rule's targets", e))?;
+                .map_err(|e| unreadable("a rule's targets", e))?;
             rules.push(BusRule {
                 state: r
                     .state()
@@ -213,7 +213,7 @@ async fn read_bus_policy(sdk: &SdkConfig) -> Result<Option<String>, CliError> {
         .name("default")
         .send()
         .await
-        .map_err(|e| aws("the default bus", e))?;
+        .map_err(|e| unreadable("the default bus", e))?;
     Ok(bus.policy().map(str::to_string))
 }
 

@@ -11,7 +11,10 @@ const PURE: &[&str] = &[
     "cloudtrail",
     "config_error",
     "coverage",
+    "diff",
+    "doctor",
     "event",
+    "grants",
     "identity",
     "locate",
     "names",
@@ -21,6 +24,8 @@ const PURE: &[&str] = &[
     "validate",
 ];
 const ADAPTER_SIDE: &[&str] = &[
+    "access",
+    "deployment",
     "ecr",
     "converge",
     "handler",
