@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::policy::Change;
+
 /// A policy's `Version`, and its statements by name (`Sid`, or `#N` for one without), in
 /// document order.
 type Named = (Option<Value>, Vec<(String, Value)>);
@@ -84,6 +86,30 @@ pub fn statement_diff(before: Option<&str>, after: Option<&str>) -> String {
     out
 }
 
+/// The Sids added, removed and changed between two policy texts (`None`: no policy): the audit
+/// line of a document whose change was not planned statement by statement (a template).
+pub fn sid_changes(before: Option<&str>, after: Option<&str>) -> Change {
+    let parse = |t: Option<&str>| t.and_then(statements).map(|(_, s)| s).unwrap_or_default();
+    let (old, new) = (parse(before), parse(after));
+    let find = |list: &[(String, Value)], name: &str| {
+        list.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone())
+    };
+    let mut change = Change::default();
+    for (name, statement) in &new {
+        match find(&old, name) {
+            None => change.added.push(name.clone()),
+            Some(previous) if previous != *statement => change.changed.push(name.clone()),
+            Some(_) => {}
+        }
+    }
+    change.removed = old
+        .iter()
+        .filter(|(n, _)| find(&new, n).is_none())
+        .map(|(n, _)| n.clone())
+        .collect();
+    change
+}
+
 fn line_diff(before: &str, after: &str) -> String {
     let (before, after) = (format!("{before}\n"), format!("{after}\n"));
     let diff = similar::TextDiff::from_lines(&before, &after);
@@ -127,6 +153,20 @@ mod tests {
         );
         assert!(d.contains("1 other statement(s) unchanged"), "{d}");
         assert!(!d.contains("statement Keep"), "{d}");
+    }
+
+    #[test]
+    fn sid_changes_name_what_came_went_and_changed() {
+        let c = sid_changes(Some(BEFORE), Some(AFTER));
+        assert_eq!(
+            (c.added, c.removed, c.changed),
+            (
+                vec!["New".to_string()],
+                vec!["Gone".to_string()],
+                vec!["Narrow".to_string()]
+            )
+        );
+        assert_eq!(sid_changes(Some(BEFORE), None).removed.len(), 3);
     }
 
     #[test]

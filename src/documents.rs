@@ -2,9 +2,9 @@
 //! policy, `Resource` and all) and the repository creation templates. One read of each per
 //! sweep, and a write only where something changes.
 
-use tracing::warn;
+use tracing::{info, warn};
 
-use crate::converge::{Pacer, Remediator};
+use crate::converge::{Cause, Pacer, Remediator};
 use crate::ecr::EcrError;
 use crate::ecr_registry::SCOPE_SETTING;
 use crate::outcome::{DocumentReport, Status};
@@ -37,6 +37,25 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 async fn paced(pacer: Option<&Pacer>) {
     if let Some(p) = pacer {
         p.until_ready().await;
+    }
+}
+
+/// The audit line of every registry document a convergence changed: which statements came, went
+/// and changed, by `Sid`, and what set it off.
+pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
+    let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
+    for d in documents.iter().filter(|d| d.outcome == Status::Applied) {
+        let change = crate::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
+        info!(
+            document = %d.document,
+            added = %change.added.join(","),
+            removed = %change.removed.join(","),
+            changed = %change.changed.join(","),
+            deleted = d.after.is_none(),
+            trigger = trigger.as_str().unwrap_or_default(),
+            caller = cause.caller.unwrap_or_default(),
+            "registry document changed"
+        );
     }
 }
 
@@ -192,7 +211,12 @@ impl Remediator {
                 .iter()
                 .find(|t| t.prefix == prefix)
                 .and_then(|t| t.repository_policy.clone());
+            // An update of appliedFor alone keeps the policy: it is not a deletion.
+            let keeps_policy = matches!(action, TemplateAction::Update { policy: None, .. });
             let mut report = self.apply_template(&prefix, action, pacer).await;
+            if keeps_policy {
+                report.after = before.clone();
+            }
             report.before = before;
             if let Some(want) = desired
                 .iter()

@@ -66,7 +66,11 @@ impl Remediator {
                 if self.self_role.is_some() && *changed_by == self.self_role {
                     return Ok(out.because("the function's own write: nothing to check"));
                 }
-                return self.registry_changed(out, registry_id, region).await;
+                let cause = Cause {
+                    trigger: Trigger::RegistryChanged,
+                    caller: changed_by.as_deref(),
+                };
+                return self.registry_changed(out, registry_id, region, cause).await;
             }
             Classified::Native { trigger, target } => (*trigger, target, None, None),
             Classified::RepositoryCreated { target, created_by } => (
@@ -188,6 +192,7 @@ impl Remediator {
         out: Outcome,
         registry_id: &str,
         region: &str,
+        cause: Cause<'_>,
     ) -> Result<Outcome, RetryableError> {
         if registry_id != self.registry_id || region != self.region {
             return Ok(out.because(format!(
@@ -197,6 +202,7 @@ impl Remediator {
             )));
         }
         let documents = self.converge_registry(None).await;
+        crate::documents::log_document_changes(&documents, cause);
         let out = Outcome {
             outcome: crate::outcome::overall(&documents),
             ..out

@@ -198,6 +198,7 @@ impl Remediator {
                 vec![DocumentReport::new("registry documents", Status::Skipped)
                     .because("not reached before the deadline; the next sweep does them")]
             });
+        crate::documents::log_document_changes(&documents, Cause::of(Trigger::Scheduled));
         for d in &documents {
             if d.outcome == Status::Failed {
                 let reason = d.reason.as_deref().unwrap_or_default();

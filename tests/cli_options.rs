@@ -156,3 +156,44 @@ fn a_mistyped_option_gets_a_suggestion_and_every_command_an_example() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_registry_document_put_back_leaves_an_audit_line_with_its_sids_and_caller() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    let out = run(
+        Some(&moto),
+        &["reconcile", "--config", "events/config.json"],
+        None,
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    // Someone deletes the registry policy; the function puts its statements back.
+    client.delete_registry_policy().send().await.unwrap();
+    let event = "events/registry-policy-deleted.json";
+    let out = run(
+        Some(&moto),
+        &["handle", "--config", "events/config.json", event],
+        None,
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let audit: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l["message"] == "registry document changed")
+        .collect();
+    assert_eq!(audit.len(), 1, "{}", stderr(&out));
+    assert_eq!(audit[0]["document"], "registry policy");
+    assert_eq!(audit[0]["trigger"], "registry-changed");
+    assert!(
+        audit[0]["added"]
+            .as_str()
+            .unwrap()
+            .contains("EcrPolicyRemediatorD00Rk8smirrorPullThroughCachePrincipals"),
+        "{}",
+        audit[0]
+    );
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(event).unwrap()).unwrap();
+    let issuer = &recorded["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"];
+    assert_eq!(&audit[0]["caller"], issuer);
+}
