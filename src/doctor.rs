@@ -114,7 +114,7 @@ pub fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
         let found = facts
             .rules
             .iter()
-            .filter(|r| r.pattern.as_deref().is_some_and(|p| p.contains(marker)))
+            .filter(|r| pattern_values(r).iter().any(|v| v == marker))
             .collect::<Vec<_>>();
         out.push(rule(trigger, state, &found, function_arn));
     }
@@ -186,6 +186,28 @@ fn function(f: &Facts) -> Check {
     }
 }
 
+/// Every string an event pattern matches on, whole: a substring test would take the rule for
+/// `CreateRepositoryCreationTemplate` as the rule for `CreateRepository`.
+fn pattern_values(r: &BusRule) -> Vec<String> {
+    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| collect(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(v) = r
+        .pattern
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+    {
+        collect(&v, &mut out);
+    }
+    out
+}
+
 fn targets(r: &BusRule, function_arn: Option<&str>) -> bool {
     function_arn.is_some_and(|f| {
         r.targets
@@ -222,11 +244,9 @@ fn rule(trigger: &str, state: &str, found: &[&BusRule], function_arn: Option<&st
         );
     }
     if trigger == "repository-created"
-        && !r
-            .pattern
-            .as_deref()
-            .unwrap_or_default()
-            .contains("AWS Service Event via CloudTrail")
+        && !pattern_values(r)
+            .iter()
+            .any(|v| v == "AWS Service Event via CloudTrail")
     {
         return miss(
             name,

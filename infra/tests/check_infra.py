@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 TERRAFORM = INFRA / "terraform"
 EVENTS = ROOT / "events"
+# Where `make build` leaves the zip: cargo honours CARGO_TARGET_DIR, and so must the check.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
 VENV_BIN = Path(sys.executable).parent
 REGISTRY = "111111111111"
 PULLING = "222222222222"
@@ -156,7 +158,7 @@ def prepare_example(name, plugins, moto, workdir, aliases_and_accounts):
     # The repository's layout, so that an example's relative default (the zip under target/)
     # points where `make build` put it.
     shutil.copytree(TERRAFORM, workdir / "infra" / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    (workdir / "target").symlink_to(ROOT / "target")
+    (workdir / "target").symlink_to(TARGET)
     example = workdir / "infra" / "terraform" / "examples" / name
     (example / "override.tf").write_text(provider_override(moto.endpoint, aliases_and_accounts))
     init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"],
@@ -243,7 +245,7 @@ def expected_rule(name):
     return None  # skip-native-image-deleted.json: a deletion is no push
 
 
-BUILT_PACKAGE = ROOT / "target" / "lambda" / "ecr-policy-remediator" / "bootstrap.zip"
+BUILT_PACKAGE = TARGET / "lambda" / "ecr-policy-remediator" / "bootstrap.zip"
 
 
 def check_single_account(plugins, moto):

@@ -27,7 +27,9 @@ fn bus_rule(name: &str, state: &str, pattern: Option<&str>, schedule: Option<&st
 /// A deployment as the remediator module leaves it.
 fn complete() -> Facts {
     let pattern = |marker: &str| {
-        format!(r#"{{"source":["aws.ecr"],"x":"{marker} AWS Service Event via CloudTrail"}}"#)
+        format!(
+            r#"{{"source":["aws.ecr"],"detail-type":["AWS API Call via CloudTrail","AWS Service Event via CloudTrail"],"detail":{{"eventName":["{marker}"]}}}}"#
+        )
     };
     let mut rules: Vec<BusRule> = TRIGGERS
         .iter()
@@ -121,6 +123,24 @@ fn a_creation_rule_on_api_calls_alone_misses_pull_through_cache() {
     let found = misses(&f);
     assert_eq!(found.len(), 1);
     assert!(found[0].detail.contains("only API calls"), "{found:?}");
+}
+
+#[test]
+fn a_rule_for_a_longer_event_name_is_not_the_creation_rule() {
+    let mut f = complete();
+    // The registry-changed rule, listed first, names CreateRepositoryCreationTemplate.
+    let templates = bus_rule(
+        "templates",
+        "ENABLED",
+        Some(r#"{"detail":{"eventName":["CreateRepositoryCreationTemplate"]}}"#),
+        None,
+    );
+    f.rules.insert(0, templates);
+    assert_eq!(misses(&f), vec![]);
+    f.rules.remove(1);
+    let found = misses(&f);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].check, "rule repository-created");
 }
 
 #[test]
