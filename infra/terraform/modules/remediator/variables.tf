@@ -147,9 +147,9 @@ variable "rules" {
 
   validation {
     condition = alltrue(flatten([for r in var.rules : [for p in concat(r.repositories, r.exclude) :
-      can(regex("^[a-z0-9._/*?-]+$", p)) && !can(regex("^[._/-]", p)) && !can(regex("[._/-]$", p))
-      && !can(regex("[._/-][._/-]", p)) && length(replace(p, "*", "")) <= 256
-    && (length(regexall("[*]", p)) > 0 || length(p) >= 2)]]))
+      can(regex("^[a-z0-9._/*?-]+$", p)) && !can(regex("^[._/-]", p)) && !can(regex("[._/-]$", p)) &&
+      !can(regex("[._/-][._/-]", p)) && length(replace(p, "*", "")) <= 256 &&
+    (length(regexall("[*]", p)) > 0 || length(p) >= 2)]]))
     error_message = "A repository pattern can never match a repository name: names are 2 to 256 lowercase characters, components separated by '/', each made of letters and digits joined by single '.', '_' or '-' (wildcards '*' and '?')."
   }
 
