@@ -114,7 +114,7 @@ pub fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
         let found = facts
             .rules
             .iter()
-            .filter(|r| pattern_values(r).iter().any(|v| v == marker))
+            .filter(|r| pattern_has(r, marker))
             .collect::<Vec<_>>();
         out.push(rule(trigger, state, &found, function_arn));
     }
@@ -186,26 +186,21 @@ fn function(f: &Facts) -> Check {
     }
 }
 
-/// Every string an event pattern matches on, whole: a substring test would take the rule for
-/// `CreateRepositoryCreationTemplate` as the rule for `CreateRepository`.
-fn pattern_values(r: &BusRule) -> Vec<String> {
-    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+/// Whether an event pattern matches on `wanted`, a whole value: a substring test would take the
+/// rule for `CreateRepositoryCreationTemplate` as the rule for `CreateRepository`.
+fn pattern_has(r: &BusRule, wanted: &str) -> bool {
+    fn has(v: &serde_json::Value, wanted: &str) -> bool {
         match v {
-            serde_json::Value::String(s) => out.push(s.clone()),
-            serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
-            serde_json::Value::Object(map) => map.values().for_each(|i| collect(i, out)),
-            _ => {}
+            serde_json::Value::String(s) => s == wanted,
+            serde_json::Value::Array(items) => items.iter().any(|i| has(i, wanted)),
+            serde_json::Value::Object(map) => map.values().any(|i| has(i, wanted)),
+            _ => false,
         }
     }
-    let mut out = Vec::new();
-    if let Some(v) = r
-        .pattern
+    r.pattern
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok())
-    {
-        collect(&v, &mut out);
-    }
-    out
+        .is_some_and(|v| has(&v, wanted))
 }
 
 fn targets(r: &BusRule, function_arn: Option<&str>) -> bool {
@@ -243,11 +238,7 @@ fn rule(trigger: &str, state: &str, found: &[&BusRule], function_arn: Option<&st
             format!("set its state to {state} (Terraform or the CLI; the console cannot set ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS)"),
         );
     }
-    if trigger == "repository-created"
-        && !pattern_values(r)
-            .iter()
-            .any(|v| v == "AWS Service Event via CloudTrail")
-    {
+    if trigger == "repository-created" && !pattern_has(r, "AWS Service Event via CloudTrail") {
         return miss(
             name,
             format!(
