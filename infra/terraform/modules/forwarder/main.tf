@@ -1,8 +1,10 @@
+# Read as .id, the region's name in provider 5.100 and 6 alike: 6 deprecates .name, and .region
+# does not exist in 5 (versions.tf).
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  registry_region = coalesce(var.registry_region, data.aws_region.current.name)
+  registry_region = coalesce(var.registry_region, data.aws_region.current.id)
   target_bus_arn  = "arn:${data.aws_partition.current.partition}:events:${local.registry_region}:${var.registry_account_id}:event-bus/default"
 
   # Denied pulls of the registry's images, as this account's trail records them. Pulls are
@@ -43,7 +45,7 @@ data "aws_iam_policy_document" "assume" {
 # IAM role names are global to the account: the region keeps two deployments apart.
 resource "aws_iam_role" "forwarder" {
   count                = var.create ? 1 : 0
-  name                 = coalesce(var.role_name, substr("${var.name}-${data.aws_region.current.name}", 0, 64))
+  name                 = coalesce(var.role_name, substr("${var.name}-${data.aws_region.current.id}", 0, 64))
   path                 = var.role_path
   permissions_boundary = var.role_permissions_boundary
   assume_role_policy   = data.aws_iam_policy_document.assume.json

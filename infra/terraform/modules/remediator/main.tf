@@ -1,4 +1,6 @@
 data "aws_caller_identity" "current" {}
+# Read as .id, the region's name in provider 5.100 and 6 alike: 6 deprecates .name, and .region
+# does not exist in 5 (versions.tf).
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
@@ -10,7 +12,7 @@ data "aws_lambda_function" "existing" {
 locals {
   create_function = var.existing_function_name == null
   registry_id     = data.aws_caller_identity.current.account_id
-  region          = data.aws_region.current.name
+  region          = data.aws_region.current.id
   partition       = data.aws_partition.current.partition
   repository_arn  = "arn:${local.partition}:ecr:${local.region}:${local.registry_id}:repository"
 
