@@ -2,9 +2,9 @@
 //! `cargo bench --bench decide`
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ecr_policy_remediator::config::Config;
 use ecr_policy_remediator::event::Event;
 use ecr_policy_remediator::policy;
-use ecr_policy_remediator::rules::Config;
 use serde_json::Value;
 use std::hint::black_box;
 

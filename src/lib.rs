@@ -33,41 +33,17 @@
 //! | `AWS_LAMBDA_FUNCTION_NAME` | Set by Lambda: the `FunctionName` dimension of every metric. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment (the command line's `--region` and `--profile` override it). |
 
-pub mod access;
-pub mod canonical;
 pub mod cli;
-pub mod clock;
-pub mod cloudtrail;
-pub mod commands;
-pub mod config_error;
-pub mod converge;
-pub mod coverage;
-pub mod deployment;
-pub mod diff;
-pub mod doctor;
-pub mod documents;
+pub mod config;
+pub mod desired;
 pub mod ecr;
-pub mod ecr_registry;
+pub mod engine;
 pub mod event;
-pub mod grants;
-pub mod handler;
-pub mod identity;
-pub mod locate;
-pub mod metrics;
 pub mod names;
-pub mod outcome;
-pub mod ownership;
 pub mod policy;
-pub mod reconcile;
-pub mod registry;
-pub mod rules;
-pub mod settings;
-pub mod sweep;
-pub mod templates;
-pub mod validate;
 
-pub use converge::Remediator;
-pub use outcome::{Outcome, Status};
+pub use engine::converge::Remediator;
+pub use engine::outcome::{Outcome, Status};
 
 use std::time::Duration;
 

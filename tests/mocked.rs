@@ -18,8 +18,8 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use ecr_policy_remediator::config::Config;
 use ecr_policy_remediator::ecr::Ecr;
-use ecr_policy_remediator::rules::Config;
 use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
 
@@ -304,7 +304,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
 async fn throttling_slows_a_sweep_down_but_never_fails_it() {
     use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
     use aws_sdk_ecr::types::Repository;
-    use ecr_policy_remediator::sweep::{NoObserver, SweepOptions};
+    use ecr_policy_remediator::engine::sweep::{NoObserver, SweepOptions};
 
     let list = mock!(Client::describe_repositories)
         .match_requests(|r| {
@@ -388,7 +388,7 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
 async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
     use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
     use aws_sdk_ecr::types::Repository;
-    use ecr_policy_remediator::sweep::pacer;
+    use ecr_policy_remediator::engine::sweep::pacer;
 
     // moto ignores maxResults and nextToken, so the paging is checked here.
     let page = |names: &[&str], next: Option<&str>| {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::rules::Config;
+use ecr_policy_remediator::config::Config;
 use ecr_policy_remediator::{Outcome, Remediator, Status};
 use serde_json::{json, Value};
 

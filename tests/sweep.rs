@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use ecr_policy_remediator::outcome::SweepReport;
-use ecr_policy_remediator::rules::Config;
-use ecr_policy_remediator::sweep::{
+use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::engine::outcome::SweepReport;
+use ecr_policy_remediator::engine::sweep::{
     pacer, NoObserver, RepositoryResult, SweepObserver, SweepOptions,
 };
 use ecr_policy_remediator::{Remediator, Status};

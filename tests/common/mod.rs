@@ -18,9 +18,9 @@ use aws_sdk_ecr::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use ecr_policy_remediator::config::Config;
 use ecr_policy_remediator::ecr::Ecr;
 use ecr_policy_remediator::policy::{self, Plan};
-use ecr_policy_remediator::rules::Config;
 use ecr_policy_remediator::Remediator;
 use serde_json::Value;
 

@@ -77,8 +77,8 @@ fn registry_statements_name_the_repositories_their_resource_covers() {
     )
     .unwrap();
     let arn = "arn:aws:ecr:us-east-1:111111111111:repository";
-    let wanted = crate::registry::registry_statements_by_rule(&config, arn);
-    let want = crate::registry::registry_statements(&config, arn, true);
+    let wanted = crate::desired::registry::registry_statements_by_rule(&config, arn);
+    let want = crate::desired::registry::registry_statements(&config, arn, true);
     let text = format!(
         r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
         want.statements[0].to_json()

@@ -1,5 +1,7 @@
 //! Repository names and the ARNs that carry them, as ECR spells them.
 
+pub mod caller;
+
 /// Quotes a value from the event for a reason, cut short if it is long.
 pub fn shown(s: &str) -> String {
     if s.is_empty() {

@@ -7,7 +7,7 @@
 //! the rules give, the others lose whatever this deployment once gave them. That costs one
 //! `GetRepositoryPolicy` per repository, and a write only where something changes.
 //!
-//! It is stateless and deadline-bound: where each sweep starts comes from [`crate::coverage`], and
+//! It is stateless and deadline-bound: where each sweep starts comes from [`crate::engine::coverage`], and
 //! no repository is started within the safety margin of the Lambda deadline, nor kept past half
 //! of it, whatever ECR does.
 
@@ -20,14 +20,14 @@ use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::converge::{Cause, Pacer, Remediator};
-use crate::coverage;
+use crate::config::sweep::SweepSettings;
 use crate::ecr::EcrError;
+use crate::engine::converge::{Cause, Pacer, Remediator};
+use crate::engine::coverage;
+use crate::engine::metrics;
+use crate::engine::outcome::{DocumentReport, Status, SweepReport};
 use crate::event::Trigger;
-use crate::metrics;
-use crate::outcome::{DocumentReport, Status, SweepReport};
 use crate::policy::Change;
-use crate::settings::SweepSettings;
 
 /// Most failed repositories named in a report; the count has them all.
 const MAX_FAILED_NAMES: usize = 20;
@@ -52,7 +52,7 @@ pub struct SweepOptions {
     pub safety_margin: Duration,
     /// Most repositories this sweep takes on. `None`: as many as the deadline allows.
     pub budget: Option<usize>,
-    /// Where this sweep starts: see [`crate::coverage`].
+    /// Where this sweep starts: see [`crate::engine::coverage`].
     pub sweep_number: u64,
 }
 
@@ -198,7 +198,7 @@ impl Remediator {
                 vec![DocumentReport::new("registry documents", Status::Skipped)
                     .because("not reached before the deadline; the next sweep does them")]
             });
-        crate::documents::log_document_changes(&documents, Cause::of(Trigger::Scheduled));
+        crate::engine::documents::log_document_changes(&documents, Cause::of(Trigger::Scheduled));
         for d in &documents {
             if d.outcome == Status::Failed {
                 let reason = d.reason.as_deref().unwrap_or_default();
@@ -249,7 +249,7 @@ impl Remediator {
             .enumerate()
             .map(|(i, name)| async move { (i, self.sweep_one(name, stops, pacer).await) });
         let mut results = stream::iter(work).buffer_unordered(options.concurrency.max(1));
-        let now = crate::clock::epoch_now();
+        let now = crate::engine::clock::epoch_now();
         while let Some((i, result)) = results.next().await {
             match result {
                 Some(r) => {

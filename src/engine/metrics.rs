@@ -20,7 +20,7 @@ use std::io::Write;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_cloudwatch_embedded::Collector;
 
-use crate::outcome::{Outcome, Status, SweepReport};
+use crate::engine::outcome::{Outcome, Status, SweepReport};
 
 /// The CloudWatch namespace of every metric the function emits.
 pub const NAMESPACE: &str = "EcrPolicyRemediator";

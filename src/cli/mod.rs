@@ -1,5 +1,10 @@
 //! The command line: the Lambda's own code path, runnable from a workstation or a CI job.
 
+pub mod access;
+pub mod commands;
+pub mod doctor;
+pub mod reconcile;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,11 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::filter::LevelFilter;
 
-use crate::access::{access, AccessFormat, AccessOptions};
-use crate::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
-pub use crate::commands::{AwsOptions, OutputFormat};
-use crate::deployment::{doctor, DoctorFormat};
-use crate::reconcile::{reconcile, ReconcileOptions};
+use crate::cli::access::{access, AccessFormat, AccessOptions};
+use crate::cli::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
+pub use crate::cli::commands::{AwsOptions, OutputFormat};
+use crate::cli::doctor::{doctor, DoctorFormat};
+use crate::cli::reconcile::{reconcile, ReconcileOptions};
 
 #[derive(Debug, Parser)]
 #[command(

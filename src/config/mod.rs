@@ -4,23 +4,27 @@
 //! repository. Validation is strict because a typo here either grants nothing (pods stay down) or
 //! grants too much, and both are found far too late if the Lambda accepts them at start-up.
 
+pub mod error;
+pub mod sweep;
+pub mod validate;
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use wildmatch::WildMatch;
 
-use crate::config_error::invalid;
-pub use crate::config_error::ConfigError;
-use crate::identity::Caller;
-use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
-pub use crate::settings::SweepSettings;
-use crate::validate::{
+use crate::config::error::invalid;
+pub use crate::config::error::ConfigError;
+pub use crate::config::sweep::SweepSettings;
+use crate::config::validate::{
     check_action, check_deployment, check_iam_arn, check_org_path, check_pattern,
     check_registry_features, check_registry_sids, is_account_id, is_org_id, validate_rule_name,
     RegistryFeatures,
 };
-pub use crate::validate::{PULL_ACTIONS, PUSH_ACTIONS};
+pub use crate::config::validate::{PULL_ACTIONS, PUSH_ACTIONS};
+use crate::names::caller::Caller;
+use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]

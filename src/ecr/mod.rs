@@ -1,6 +1,8 @@
 //! The only module that talks to ECR: a few calls, and the one decision that matters about their
 //! errors, whether a retry could fix them.
 
+pub mod registry;
+
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::operation::create_repository::CreateRepositoryError;

@@ -8,10 +8,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::config::validate::template_prefix;
+use crate::config::{desired_statements, Config, Rule};
+use crate::desired::registry::{covers, may_match_under};
 use crate::policy::{self, Kind, Ownership, Plan, Statement};
-use crate::registry::{covers, may_match_under};
-use crate::rules::{desired_statements, Config, Rule};
-use crate::validate::template_prefix;
 
 /// The mark in a template's description that says the function owns it.
 pub fn marker(owner: &Ownership) -> String {

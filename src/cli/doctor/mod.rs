@@ -2,15 +2,17 @@
 //! and ECR for `doctor`. Only the command line builds these clients: the Lambda's event path never
 //! loads them.
 
+pub mod checks;
+
 use std::path::PathBuf;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::error::DisplayErrorContext;
 use clap::ValueEnum;
 
-use crate::commands::{connect, load_config, AwsOptions, CliError, Ran};
-use crate::doctor::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
-use crate::rules::Config;
+use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
+use crate::cli::doctor::checks::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
+use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DoctorFormat {

@@ -10,6 +10,10 @@
 //! resource or negation elements). A `Deny`, or anything else that merely borrows the prefix, is
 //! foreign: removing it could widen access.
 
+pub mod canonical;
+pub mod diff;
+pub mod ownership;
+
 use std::collections::BTreeSet;
 
 use serde::ser::{SerializeMap, SerializeStruct};
@@ -17,9 +21,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::canonical::canonical;
-use crate::ownership::Claim;
-pub use crate::ownership::{alphanumeric, Kind, Ownership, SID_BASE, STATEMENT_KINDS};
+use crate::policy::canonical::canonical;
+use crate::policy::ownership::Claim;
+pub use crate::policy::ownership::{alphanumeric, Kind, Ownership, SID_BASE, STATEMENT_KINDS};
 
 /// ECR refuses larger policies.
 pub const MAX_POLICY_CHARS: usize = 10_240;

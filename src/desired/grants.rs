@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::{Config, Rule};
 use crate::policy::{Principal, Statement};
-use crate::rules::{Config, Rule};
 
 const PULL: [&str; 3] = [
     "ecr:batchgetimage",

@@ -1,9 +1,9 @@
 //! The checks behind the configuration's validation: names, patterns, principals, actions. Each
 //! returns the sentence a user reads; the configuration adds the field's path.
 
-use crate::config_error::{invalid, ConfigError};
+use crate::config::error::{invalid, ConfigError};
 use crate::names::check_repository_name;
-use crate::ownership::alphanumeric;
+use crate::policy::ownership::alphanumeric;
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
 pub const MAX_RULE_NAME: usize = 64;

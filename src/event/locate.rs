@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
-use crate::cloudtrail::{Detail, Envelope};
-use crate::identity::Caller;
+use crate::config::validate::is_account_id;
+use crate::event::envelope::{Detail, Envelope};
+use crate::names::caller::Caller;
 use crate::names::{check_repository_name, parse_repository_arn, repository_arn_in_message, shown};
-use crate::validate::is_account_id;
 
 /// The repository an event concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]

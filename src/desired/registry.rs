@@ -2,8 +2,8 @@
 //! `pullThroughCache`, and the registry-level grants of rules with `registryGrant`. Pure: the
 //! caller says which registry, and whether its policy scope can hold a grant.
 
+use crate::config::{Config, Rule};
 use crate::policy::{Ownership, Statement};
-use crate::rules::{Config, Rule};
 
 /// What a principal needs in the registry policy to make pull-through cache create a repository
 /// and fetch its image on the first pull.

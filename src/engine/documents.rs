@@ -4,13 +4,13 @@
 
 use tracing::{info, warn};
 
-use crate::converge::{Cause, Pacer, Remediator};
+use crate::desired::registry::{grant_sids, may_match_under, registry_statements};
+use crate::desired::templates::{self, TemplateAction};
+use crate::ecr::registry::SCOPE_SETTING;
 use crate::ecr::EcrError;
-use crate::ecr_registry::SCOPE_SETTING;
-use crate::outcome::{DocumentReport, Status};
+use crate::engine::converge::{Cause, Pacer, Remediator};
+use crate::engine::outcome::{DocumentReport, Status};
 use crate::policy::{self, Kind, Plan};
-use crate::registry::{grant_sids, may_match_under, registry_statements};
-use crate::templates::{self, TemplateAction};
 
 pub const REGISTRY_POLICY: &str = "registry policy";
 
@@ -45,7 +45,7 @@ async fn paced(pacer: Option<&Pacer>) {
 pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     for d in documents.iter().filter(|d| d.outcome == Status::Applied) {
-        let change = crate::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
+        let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
         info!(
             document = %d.document,
             added = %change.added.join(","),

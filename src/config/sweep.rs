@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config_error::{invalid, ConfigError};
+use crate::config::error::{invalid, ConfigError};
 
 /// How the scheduled sweep paces itself. ECR publishes no request-rate quota for the policy and
 /// describe calls, but throttles them all the same, and the registry's other callers (pipelines,

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::converge::Remediator;
-use crate::outcome::{DocumentReport, Outcome, Status};
+use crate::config::{Config, ConfigError};
+use crate::engine::converge::Remediator;
+use crate::engine::outcome::{DocumentReport, Outcome, Status};
 use crate::policy::Plan;
-use crate::rules::{Config, ConfigError};
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
@@ -67,7 +67,7 @@ pub(crate) enum CliError {
 pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     let config = match path {
         Some(path) => Config::from_file(&path).map(|mut c| {
-            c.dry_run |= crate::rules::dry_run_from_env();
+            c.dry_run |= crate::config::dry_run_from_env();
             c
         }),
         None => Config::from_env(),
@@ -200,7 +200,7 @@ pub(crate) fn print_document(d: &DocumentReport) {
     println!("== {}", d.document);
     match d.outcome {
         Status::Planned | Status::Applied => {
-            if d.after.is_none() && d.document == crate::documents::REGISTRY_POLICY {
+            if d.after.is_none() && d.document == crate::engine::documents::REGISTRY_POLICY {
                 println!("   the policy would be deleted: no statement would be left in it");
             }
             if d.after.is_some() || d.before.is_some() {
@@ -224,7 +224,7 @@ pub(crate) fn print_document(d: &DocumentReport) {
 
 /// A policy's difference, statement by statement, each named by its `Sid`; `None` is no policy.
 pub(crate) fn print_diff(before: Option<&str>, after: Option<&str>) {
-    for line in crate::diff::statement_diff(before, after).lines() {
+    for line in crate::policy::diff::statement_diff(before, after).lines() {
         println!("   {line}");
     }
 }

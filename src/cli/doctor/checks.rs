@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::outcome::{DocumentReport, Status};
-use crate::registry::covers;
-use crate::rules::Config;
+use crate::config::Config;
+use crate::desired::registry::covers;
+use crate::engine::outcome::{DocumentReport, Status};
 
 /// One trail, as CloudTrail describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

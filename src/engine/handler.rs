@@ -5,14 +5,14 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tracing::{debug, warn};
 
-use crate::clock::epoch_now;
-use crate::converge::{Cause, Converged, Remediator, Step};
+use crate::config::Rule;
 use crate::ecr::{Creation, EcrError};
+use crate::engine::clock::epoch_now;
+use crate::engine::converge::{Cause, Converged, Remediator, Step};
+use crate::engine::outcome::{Outcome, RetryableError, Status};
+use crate::engine::sweep::{NoObserver, SweepOptions};
 use crate::event::{Classified, Event, Schedule, Target, Trigger};
-use crate::identity::Caller;
-use crate::outcome::{Outcome, RetryableError, Status};
-use crate::rules::Rule;
-use crate::sweep::{NoObserver, SweepOptions};
+use crate::names::caller::Caller;
 
 /// How long after an event IAM's "Principal not found" may still be its propagation delay, and
 /// so worth Lambda's retries (one after about a minute, one after about two more). Past it, the
@@ -35,7 +35,7 @@ impl Remediator {
         };
         outcome.event_age_seconds = event_age(outcome, event.time, epoch_now());
         outcome.log();
-        crate::metrics::record(outcome);
+        crate::engine::metrics::record(outcome);
         result
     }
 
@@ -116,7 +116,7 @@ impl Remediator {
         let rules: Vec<&Rule> = self.config.matching(&target.repository).collect();
         if let Some(caller) = caller {
             if !rules.iter().any(|r| r.names_caller(caller)) {
-                crate::metrics::unnamed_caller_pull();
+                crate::engine::metrics::unnamed_caller_pull();
                 warn!(
                     repository = %target.repository,
                     caller_account = caller.account.as_deref().unwrap_or_default(),
@@ -202,9 +202,9 @@ impl Remediator {
             )));
         }
         let documents = self.converge_registry(None).await;
-        crate::documents::log_document_changes(&documents, cause);
+        crate::engine::documents::log_document_changes(&documents, cause);
         let out = Outcome {
-            outcome: crate::outcome::overall(&documents),
+            outcome: crate::engine::outcome::overall(&documents),
             ..out
         };
         if let Some(d) = documents.iter().find(|d| d.retryable) {
@@ -276,7 +276,7 @@ impl Remediator {
 }
 
 /// One sentence with a sweep's counts, for the outcome's reason and so its log line.
-fn sweep_summary(r: &crate::outcome::SweepReport) -> String {
+fn sweep_summary(r: &crate::engine::outcome::SweepReport) -> String {
     let documents_failed = r
         .documents
         .iter()

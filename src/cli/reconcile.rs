@@ -8,12 +8,12 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
-use crate::commands::{
+use crate::cli::commands::{
     connect, load_config, print_diff, print_document, AwsOptions, CliError, OutputFormat, Ran,
 };
-use crate::outcome::{DocumentReport, Status, SweepReport};
+use crate::engine::outcome::{DocumentReport, Status, SweepReport};
+use crate::engine::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 use crate::policy::Change;
-use crate::sweep::{RepositoryResult, SweepObserver, SweepOptions};
 
 /// A change planned or made: the repository, its policy before, after (`None`: deleted), and
 /// the Sids that came, went and changed.

@@ -6,8 +6,8 @@ use aws_sdk_ecr::operation::delete_repository_creation_template::DeleteRepositor
 use aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError;
 use aws_sdk_ecr::types::RctAppliedFor;
 
+use crate::desired::templates::CurrentTemplate;
 use crate::ecr::{Ecr, EcrError};
-use crate::templates::CurrentTemplate;
 
 /// The account setting that says what a registry policy may hold.
 pub const SCOPE_SETTING: &str = "REGISTRY_POLICY_SCOPE";

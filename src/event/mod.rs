@@ -3,13 +3,16 @@
 //! Reading never fails: an event that cannot be used becomes `Skip` (not ours) or `Invalid` (ours,
 //! but unreadable), each with the sentence that says why.
 
+pub mod envelope;
+pub mod locate;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cloudtrail::{Detail, Envelope};
-use crate::identity::Caller;
-pub use crate::locate::Target;
-use crate::locate::{caller, native_target, principal_arn, registry_of, target};
+use crate::event::envelope::{Detail, Envelope};
+pub use crate::event::locate::Target;
+use crate::event::locate::{caller, native_target, principal_arn, registry_of, target};
+use crate::names::caller::Caller;
 use crate::names::shown;
 
 /// Longest event ID echoed back; a hostile event must not blow up the logs.

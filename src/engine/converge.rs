@@ -5,11 +5,11 @@ use aws_config::SdkConfig;
 use governor::DefaultDirectRateLimiter;
 use tracing::{debug, info, warn};
 
+use crate::config::{desired_statements, Config, Rule};
 use crate::ecr::{Ecr, EcrError};
+use crate::engine::outcome::Status;
 use crate::event::Trigger;
-use crate::outcome::Status;
 use crate::policy::{self, Change, Decision, Plan};
-use crate::rules::{desired_statements, Config, Rule};
 
 /// The request-rate cap every ECR request of a sweep waits on.
 pub type Pacer = DefaultDirectRateLimiter;

@@ -8,11 +8,11 @@ use clap::ValueEnum;
 use futures_util::stream::{self, StreamExt};
 use wildmatch::WildMatch;
 
-use crate::commands::{connect, load_config, AwsOptions, CliError, Ran};
-use crate::converge::Remediator;
+use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
+use crate::desired::grants::{grants, wanted, Document, Grant};
 use crate::ecr::EcrError;
-use crate::grants::{grants, wanted, Document, Grant};
-use crate::sweep::pacer;
+use crate::engine::converge::Remediator;
+use crate::engine::sweep::pacer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AccessFormat {
@@ -120,8 +120,8 @@ async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
     let Some(text) = r.ecr.get_registry_policy().await? else {
         return Ok(Vec::new());
     };
-    let arn = crate::documents::repository_arn(&r.region, &r.registry_id);
-    let wanted = crate::registry::registry_statements_by_rule(&r.config, &arn);
+    let arn = crate::engine::documents::repository_arn(&r.region, &r.registry_id);
+    let wanted = crate::desired::registry::registry_statements_by_rule(&r.config, &arn);
     let at = Document {
         source: "registry policy",
         repository: "*",
