@@ -26,6 +26,12 @@ variable "package_path" {
   default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
 }
 
+variable "trail_bucket_name" {
+  description = "An existing S3 bucket for a trail that records management events (read and write); null when the account already has such a trail."
+  type        = string
+  default     = null
+}
+
 module "remediator" {
   source       = "../../modules/remediator"
   package_path = var.package_path
@@ -51,6 +57,15 @@ module "remediator" {
       create_on_denied_pull = true
     },
   ]
+}
+
+# The default bus only receives CloudTrail events when a trail records them: creations, denied
+# pulls and policy changes need one. An organization trail serves as well.
+module "trail" {
+  source      = "../../modules/trail"
+  count       = var.trail_bucket_name == null ? 0 : 1
+  name        = "ecr-policy-remediator-management-events"
+  bucket_name = var.trail_bucket_name
 }
 
 output "function_name" {

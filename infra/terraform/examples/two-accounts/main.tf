@@ -32,6 +32,17 @@ variable "pulling_account_id" {
   type        = string
 }
 
+variable "registry_trail_bucket_name" {
+  description = "An existing S3 bucket of the registry account for a trail that records management events (read and write); null when the account already has such a trail."
+  type        = string
+  default     = null
+}
+
+variable "pulling_trail_bucket_name" {
+  description = "The same for the pulling account: its denied pulls reach its default bus only through such a trail."
+  type        = string
+  default     = null
+}
 
 variable "package_path" {
   description = "The zip from `make build` (x86_64, what the module expects by default)."
@@ -90,6 +101,24 @@ module "forwarder" {
   providers = { aws = aws.pulling }
 
   registry_account_id = module.remediator.registry_id
+}
+
+# The default bus of each account only receives CloudTrail events when a trail records them
+# (reads too: pulls are read-only calls). An organization trail serves as well.
+module "registry_trail" {
+  source      = "../../modules/trail"
+  count       = var.registry_trail_bucket_name == null ? 0 : 1
+  providers   = { aws = aws.registry }
+  name        = "ecr-policy-remediator-management-events"
+  bucket_name = var.registry_trail_bucket_name
+}
+
+module "pulling_trail" {
+  source      = "../../modules/trail"
+  count       = var.pulling_trail_bucket_name == null ? 0 : 1
+  providers   = { aws = aws.pulling }
+  name        = "ecr-policy-remediator-management-events"
+  bucket_name = var.pulling_trail_bucket_name
 }
 
 output "function_name" {

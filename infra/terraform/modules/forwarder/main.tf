@@ -77,12 +77,3 @@ resource "aws_cloudwatch_event_target" "registry_bus" {
     maximum_retry_attempts       = 185
   }
 }
-
-module "trail" {
-  source      = "../trail"
-  count       = var.create && var.create_trail ? 1 : 0
-  name        = "${var.name}-management-events"
-  bucket_name = var.trail_bucket_name
-  kms_key_arn = var.trail_kms_key_arn
-  tags        = var.tags
-}

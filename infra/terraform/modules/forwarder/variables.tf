@@ -31,24 +31,6 @@ variable "registry_region" {
   default     = null
 }
 
-variable "create_trail" {
-  description = "Create a multi-region CloudTrail trail that records management events (read and write): without one, this account's default bus receives no denied pulls."
-  type        = bool
-  default     = false
-}
-
-variable "trail_bucket_name" {
-  description = "With create_trail: an existing S3 bucket whose policy lets CloudTrail write to it."
-  type        = string
-  default     = null
-}
-
-variable "trail_kms_key_arn" {
-  description = "With create_trail: a KMS key for the trail's log files."
-  type        = string
-  default     = null
-}
-
 variable "role_name" {
   description = "Name of the forwarding role; null means \"NAME-REGION\" (at most 64 characters)."
   type        = string

@@ -353,14 +353,3 @@ resource "aws_lambda_function" "this" {
     }
   }
 }
-
-# ---------------------------------------------------------------- optional: the trail
-
-module "trail" {
-  source      = "../trail"
-  count       = var.create && var.create_trail ? 1 : 0
-  name        = "${var.name}-management-events"
-  bucket_name = var.trail_bucket_name
-  kms_key_arn = var.trail_kms_key_arn
-  tags        = var.tags
-}

@@ -354,25 +354,6 @@ variable "create_alarm_topic" {
   default     = false
 }
 
-
-variable "create_trail" {
-  description = "Create a multi-region CloudTrail trail that records management events (read and write). The default bus only receives CloudTrail events when such a trail exists."
-  type        = bool
-  default     = false
-}
-
-variable "trail_bucket_name" {
-  description = "With create_trail: an existing S3 bucket whose policy lets CloudTrail write to it."
-  type        = string
-  default     = null
-}
-
-variable "trail_kms_key_arn" {
-  description = "With create_trail: a KMS key for the trail's log files."
-  type        = string
-  default     = null
-}
-
 variable "event_age_alarm_seconds" {
   description = "The event-age alarm fires when an event reaches the function this many seconds after it happened (CloudTrail's own delivery takes up to about 5 minutes)."
   type        = number

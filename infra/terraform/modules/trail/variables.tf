@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "bucket_name" {
-  description = "An existing S3 bucket whose policy lets CloudTrail write to it (the modules' trail_bucket_name, required with create_trail)."
+  description = "An existing S3 bucket whose policy lets CloudTrail write to it (cloudtrail.amazonaws.com: s3:GetBucketAcl on the bucket, s3:PutObject on AWSLogs/ACCOUNT/*)."
   type        = string
   nullable    = false
 }
