@@ -245,7 +245,9 @@ def expected_rule(name):
     return None  # skip-native-image-deleted.json: a deletion is no push
 
 
-BUILT_PACKAGE = TARGET / "lambda" / "ecr-policy-remediator" / "bootstrap.zip"
+BUILT_PACKAGE = TARGET / "lambda" / "ecr-policy-remediator-lambda" / "bootstrap.zip"
+# The package has two binaries (the command line and the Lambda): `cargo run` must name one.
+CLI = ["cargo", "run", "--quiet", "--bin", "ecr-policy-remediator", "--"]
 
 
 def check_single_account(plugins, moto):
@@ -306,7 +308,7 @@ def check_single_account(plugins, moto):
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         f.write(env.get("REMEDIATOR_CONFIG", ""))
         f.flush()
-        valid = run(["cargo", "run", "--quiet", "--", "check-config", f.name], cwd=ROOT)
+        valid = run([*CLI, "check-config", f.name], cwd=ROOT)
         check("the rules Terraform encodes pass the function's own validation", valid.returncode == 0)
     invoke = lam.get_function_event_invoke_config(FunctionName=prefix)
     check("asynchronous retries and an on-failure destination",
@@ -369,7 +371,7 @@ def check_single_account(plugins, moto):
 
 def doctor(moto):
     """`doctor` against the applied example, as an operator runs it: the rules are the function's."""
-    result = subprocess.run(["cargo", "run", "--quiet", "--", "doctor", "--output", "json"], cwd=ROOT,
+    result = subprocess.run([*CLI, "doctor", "--output", "json"], cwd=ROOT,
                             env=moto.credentials(REGISTRY), capture_output=True, text=True)
     try:
         report = json.loads(result.stdout)
@@ -535,7 +537,7 @@ def check_refusals(plugins, moto):
         for what, rules, terraform_can in REFUSED:
             f = tmp / "rules.json"
             f.write_text(json.dumps({"rules": [camel(r) for r in rules]}))
-            binary = subprocess.run(["cargo", "run", "--quiet", "--", "check-config", str(f)], cwd=ROOT,
+            binary = subprocess.run([*CLI, "check-config", str(f)], cwd=ROOT,
                                     capture_output=True, text=True).returncode == 2
             planned = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var",
                                       f"rules_json={json.dumps(rules)}"], cwd=root, env=tf_env(),

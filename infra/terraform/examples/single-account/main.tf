@@ -23,7 +23,7 @@ variable "region" {
 variable "package_path" {
   description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
-  default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
+  default     = "../../../../target/lambda/ecr-policy-remediator-lambda/bootstrap.zip"
 }
 
 variable "trail_bucket_name" {

@@ -47,7 +47,7 @@ variable "pulling_trail_bucket_name" {
 variable "package_path" {
   description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
-  default     = "../../../../target/lambda/ecr-policy-remediator/bootstrap.zip"
+  default     = "../../../../target/lambda/ecr-policy-remediator-lambda/bootstrap.zip"
 }
 
 provider "aws" {

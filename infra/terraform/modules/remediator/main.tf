@@ -341,7 +341,7 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       condition     = var.package_path != null
-      error_message = "Set package_path to the zip from `make build` (target/lambda/ecr-policy-remediator/bootstrap.zip), or existing_function_name to a function deployed with `cargo lambda deploy`."
+      error_message = "Set package_path to the zip from `make build` (target/lambda/ecr-policy-remediator-lambda/bootstrap.zip), or existing_function_name to a function deployed with `cargo lambda deploy`."
     }
     precondition {
       condition     = local.environment_bytes <= 4096

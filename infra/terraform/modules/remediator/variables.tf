@@ -16,7 +16,7 @@ variable "name" {
 }
 
 variable "package_path" {
-  description = "Path of the zip that `make build` produces (target/lambda/ecr-policy-remediator/bootstrap.zip). Leave null when existing_function_name is set."
+  description = "Path of the zip that `make build` produces (target/lambda/ecr-policy-remediator-lambda/bootstrap.zip). Leave null when existing_function_name is set."
   type        = string
   default     = null
 }
