@@ -33,7 +33,6 @@
 //! | `AWS_LAMBDA_FUNCTION_NAME` | Set by Lambda: the `FunctionName` dimension of every metric. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment (the command line's `--region` and `--profile` override it). |
 
-pub mod cli;
 pub mod config;
 pub mod desired;
 pub mod ecr;
@@ -42,8 +41,13 @@ pub mod event;
 pub mod names;
 pub mod policy;
 
+pub use config::Config;
 pub use engine::converge::Remediator;
-pub use engine::outcome::{Outcome, Status};
+pub use engine::metrics;
+pub use engine::outcome::{Outcome, RetryableError, Status};
+pub use engine::sweep::deadline_from_context;
+pub use metrics_cloudwatch_embedded::Collector;
+pub use policy::diff::named_statements;
 
 use std::time::Duration;
 

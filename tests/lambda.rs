@@ -39,7 +39,7 @@ fn invoke_with(port: u16, data: &[&str]) -> Output {
         .args([
             "lambda",
             "invoke",
-            "ecr-policy-remediator",
+            "ecr-policy-remediator-lambda",
             "--invoke-address",
             "127.0.0.1",
         ])

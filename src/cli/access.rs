@@ -9,10 +9,10 @@ use futures_util::stream::{self, StreamExt};
 use wildmatch::WildMatch;
 
 use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
-use crate::desired::grants::{grants, wanted, Document, Grant};
-use crate::ecr::EcrError;
-use crate::engine::converge::Remediator;
-use crate::engine::sweep::pacer;
+use ecr_policy_remediator::desired::grants::{grants, wanted, Document, Grant};
+use ecr_policy_remediator::ecr::EcrError;
+use ecr_policy_remediator::engine::converge::Remediator;
+use ecr_policy_remediator::engine::sweep::pacer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AccessFormat {
@@ -41,7 +41,7 @@ pub(crate) async fn access(
 ) -> Result<Ran, CliError> {
     let config = load_config(config)?;
     for name in &o.repositories {
-        crate::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let aws_error = |what: &str, e: EcrError| CliError::Aws(format!("cannot read {what}: {e}"));
@@ -76,7 +76,7 @@ fn concerns(g: &Grant, o: &AccessOptions) -> bool {
 }
 
 async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant>, CliError> {
-    let pace = pacer(r.config.sweep.requests_per_second);
+    let pace = pacer(r.config().sweep.requests_per_second);
     let names = if names.is_empty() {
         r.list(&pace)
             .await
@@ -88,11 +88,11 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
     let pace = &pace;
     let reads = names.iter().map(|name| async move {
         pace.until_ready().await;
-        let policy = r.ecr.get_policy(&r.registry_id, name).await;
+        let policy = r.ecr().get_policy(r.registry_id(), name).await;
         (name, policy)
     });
     let mut results: Vec<_> = stream::iter(reads)
-        .buffered(r.config.sweep.concurrency.max(1))
+        .buffered(r.config().sweep.concurrency.max(1))
         .collect()
         .await;
     let mut out = Vec::new();
@@ -106,7 +106,7 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
                 )))
             }
         };
-        let wanted = wanted(r.config.matching(name), &r.config);
+        let wanted = wanted(r.config().matching(name), r.config());
         let at = Document {
             source: "repository policy",
             repository: name,
@@ -117,11 +117,12 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
 }
 
 async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
-    let Some(text) = r.ecr.get_registry_policy().await? else {
+    let Some(text) = r.ecr().get_registry_policy().await? else {
         return Ok(Vec::new());
     };
-    let arn = crate::engine::documents::repository_arn(&r.region, &r.registry_id);
-    let wanted = crate::desired::registry::registry_statements_by_rule(&r.config, &arn);
+    let arn = ecr_policy_remediator::engine::documents::repository_arn(r.region(), r.registry_id());
+    let wanted =
+        ecr_policy_remediator::desired::registry::registry_statements_by_rule(r.config(), &arn);
     let at = Document {
         source: "registry policy",
         repository: "*",
@@ -133,7 +134,7 @@ async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
 /// explained by the rules that ask for templates on that namespace.
 async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
     let mut out = Vec::new();
-    for t in r.ecr.list_templates().await? {
+    for t in r.ecr().list_templates().await? {
         let Some(text) = &t.repository_policy else {
             continue;
         };
@@ -142,7 +143,7 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
         } else {
             format!("{}/*", t.prefix)
         };
-        let rules = r.config.rules.iter().filter(|rule| {
+        let rules = r.config().rules.iter().filter(|rule| {
             !rule.creation_templates.is_empty() && rule.repository_patterns().any(|p| p == pattern)
         });
         let source = format!("template {}", t.prefix);
@@ -150,7 +151,7 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
             source: &source,
             repository: &pattern,
         };
-        out.extend(grants(text, at, &wanted(rules, &r.config)));
+        out.extend(grants(text, at, &wanted(rules, r.config())));
     }
     Ok(out)
 }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError};
-use crate::engine::converge::Remediator;
-use crate::engine::outcome::{DocumentReport, Outcome, Status};
-use crate::policy::Plan;
+use ecr_policy_remediator::config::{Config, ConfigError};
+use ecr_policy_remediator::engine::converge::Remediator;
+use ecr_policy_remediator::engine::outcome::{DocumentReport, Outcome, Status};
+use ecr_policy_remediator::policy::Plan;
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
@@ -67,7 +67,7 @@ pub(crate) enum CliError {
 pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     let config = match path {
         Some(path) => Config::from_file(&path).map(|mut c| {
-            c.dry_run |= crate::config::dry_run_from_env();
+            c.dry_run |= ecr_policy_remediator::config::dry_run_from_env();
             c
         }),
         None => Config::from_env(),
@@ -76,7 +76,7 @@ pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
 }
 
 pub(crate) async fn connect(config: Config, aws: &AwsOptions) -> Result<Remediator, CliError> {
-    let sdk = crate::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
+    let sdk = ecr_policy_remediator::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
     if sdk.region().is_none() {
         return Err(CliError::Usage(
             "no AWS region is set: pass --region, or set AWS_REGION (or a region in the profile)"
@@ -149,7 +149,7 @@ pub(crate) async fn plan(
     let mut config = load_config(config)?;
     config.dry_run = true;
     for name in repositories {
-        crate::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let mut ran = Ran::default();
@@ -200,7 +200,9 @@ pub(crate) fn print_document(d: &DocumentReport) {
     println!("== {}", d.document);
     match d.outcome {
         Status::Planned | Status::Applied => {
-            if d.after.is_none() && d.document == crate::engine::documents::REGISTRY_POLICY {
+            if d.after.is_none()
+                && d.document == ecr_policy_remediator::engine::documents::REGISTRY_POLICY
+            {
                 println!("   the policy would be deleted: no statement would be left in it");
             }
             if d.after.is_some() || d.before.is_some() {
@@ -224,7 +226,7 @@ pub(crate) fn print_document(d: &DocumentReport) {
 
 /// A policy's difference, statement by statement, each named by its `Sid`; `None` is no policy.
 pub(crate) fn print_diff(before: Option<&str>, after: Option<&str>) {
-    for line in crate::policy::diff::statement_diff(before, after).lines() {
+    for line in crate::cli::diff::statement_diff(before, after).lines() {
         println!("   {line}");
     }
 }

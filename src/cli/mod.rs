@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod commands;
+mod diff;
 pub mod doctor;
 pub mod reconcile;
 
@@ -24,8 +25,7 @@ use crate::cli::reconcile::{reconcile, ReconcileOptions};
     version,
     about = "Keeps ECR repository policies exactly what the configured rules grant.",
     long_about = "Keeps ECR repository policies exactly what the configured rules grant.\n\n\
-        Without a subcommand, under the Lambda runtime, it serves invocations. The subcommands \
-        run the same code against the ECR endpoint of the standard AWS environment \
+        The subcommands run the Lambda's code against the ECR endpoint of the standard AWS environment \
         (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
 )]
 pub struct Cli {

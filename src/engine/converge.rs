@@ -108,6 +108,11 @@ pub struct Inspection {
 }
 
 impl Remediator {
+    /// The ECR client, for the command line's reads.
+    pub fn ecr(&self) -> &Ecr {
+        &self.ecr
+    }
+
     /// Learns the registry ID (`DescribeRegistry`) and the region from the SDK configuration.
     pub async fn connect(config: Config, sdk: &SdkConfig) -> Result<Self, EcrError> {
         let ecr = Ecr::new(aws_sdk_ecr::Client::new(sdk));

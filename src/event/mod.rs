@@ -151,10 +151,11 @@ impl Event {
 
 /// Seconds since the epoch of an ISO-8601 time such as EventBridge's `2025-03-04T11:02:45Z`.
 pub fn epoch_seconds(time: &str) -> Option<i64> {
-    use aws_sdk_ecr::primitives::{DateTime, DateTimeFormat};
-    DateTime::from_str(time, DateTimeFormat::DateTime)
-        .ok()
-        .map(|t| t.secs())
+    let at = humantime::parse_rfc3339_weak(time.trim()).ok()?;
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).ok(),
+        Err(before) => i64::try_from(before.duration().as_secs()).ok().map(|s| -s),
+    }
 }
 
 fn skip(reason: impl Into<String>) -> Classified {

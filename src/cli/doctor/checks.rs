@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::desired::registry::covers;
-use crate::engine::outcome::{DocumentReport, Status};
+use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::desired::registry::covers;
+use ecr_policy_remediator::engine::outcome::{DocumentReport, Status};
 
 /// One trail, as CloudTrail describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

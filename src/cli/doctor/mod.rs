@@ -12,7 +12,7 @@ use clap::ValueEnum;
 
 use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
 use crate::cli::doctor::checks::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
-use crate::config::Config;
+use ecr_policy_remediator::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DoctorFormat {
@@ -29,7 +29,7 @@ pub(crate) async fn doctor(
     output: DoctorFormat,
     aws: &AwsOptions,
 ) -> Result<Ran, CliError> {
-    let sdk = crate::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
+    let sdk = ecr_policy_remediator::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let (function, inline) = read_function(&lambda, &function_name).await?;
     // The rules: the file given, else the function's own.
@@ -51,12 +51,12 @@ pub(crate) async fn doctor(
         rules: read_rules(&sdk).await?,
         bus_policy: read_bus_policy(&sdk).await?,
         scope: remediator
-            .ecr
+            .ecr()
             .registry_policy_scope()
             .await
             .map_err(|e| e.to_string()),
         pull_through_cache_prefixes: remediator
-            .ecr
+            .ecr()
             .pull_through_cache_prefixes(remediator.registry_id())
             .await
             .map_err(|e| e.to_string()),
