@@ -36,6 +36,8 @@ test: venv lint
 	$(MAKE) readme-test
 	$(MAKE) infra-test
 
+## The documentation's command blocks (README.md, docs/, CONTRIBUTING.md): the emulator blocks run as
+## written, make targets and rules files checked, and every other command block marked as needing AWS.
 readme-test: venv
 	$(VENV)/bin/python scripts/check_readme.py
 
