@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv venv-demo demo test infra-test readme-test lint bench build clean
+.PHONY: venv venv-demo demo test infra-test readme-test lint bench build install clean
 
 ## What the demo needs (moto for ECR, cargo-lambda): some 170 MB.
 venv-demo: $(VENV)/.demo-installed
@@ -54,10 +54,16 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-## What the Terraform module consumes by default: target/lambda/ecr-policy-remediator/bootstrap.zip,
-## x86_64. arm64 needs zig and the aarch64 Rust target, which no pinned tool here provides (README).
+## What the Terraform module consumes by default: the Lambda binary alone, zipped as
+## target/lambda/ecr-policy-remediator-lambda/bootstrap.zip, x86_64 (Cargo.toml sets cargo-lambda's
+## compiler to the host's cargo). arm64 needs zig and the aarch64 Rust target, which no pinned tool
+## here provides (docs/deploying.md).
 build: venv-demo
-	cargo lambda build --release --compiler cargo --output-format zip
+	cargo lambda build --release --bin ecr-policy-remediator-lambda --output-format zip
+
+## The command line on the PATH: ~/.cargo/bin/ecr-policy-remediator.
+install:
+	cargo install --locked --path . --bin ecr-policy-remediator
 
 clean:
 	rm -rf $(VENV) target
