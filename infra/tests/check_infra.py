@@ -30,7 +30,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
 VENV_BIN = Path(sys.executable).parent
 REGISTRY = "111111111111"
 PULLING = "222222222222"
-SERVICES = ["cloudwatch", "cloudtrail", "ecr", "events", "iam", "lambda", "logs", "sns", "sqs", "sts"]
+SERVICES = ["cloudwatch", "cloudtrail", "ecr", "events", "iam", "kms", "lambda", "logs", "sns", "sqs", "sts"]
 
 passed, failed = 0, 0
 
@@ -245,6 +245,21 @@ def expected_rule(name):
     return None  # skip-native-image-deleted.json: a deletion is no push
 
 
+ALARMS = ["errors", "event-age", "eventbridge-dlq", "failed-outcomes", "failures", "missed-events",
+          "pull-through-cache-failures", "untrusted-grants"]
+# The alarms on the function's own metrics: the metric, and what each description must tell the
+# person it wakes (the commands and fields to look at).
+OWN_METRIC_ALARMS = {
+    "failed-outcomes": ("FailedOutcomes", ['filter message = "event handled"', "`ecr-policy-remediator reconcile`"]),
+    "missed-events": ("MissedEvents", ["trail", "`ecr-policy-remediator reconcile --dry-run`"]),
+    "event-age": ("EventAgeSeconds", ["`ecr-policy-remediator reconcile`"]),
+    "untrusted-grants": ("UntrustedGrants", ["`ecr-policy-remediator access --untrusted`", "`trust`",
+                                             "`trust.mode`", "`revoke`"]),
+    "pull-through-cache-failures": ("PullThroughCacheFailures", ['"pull-through cache sync failed"', "failure-code",
+                                                                 "failure-reason", "credentials secret",
+                                                                 "upstream URL"]),
+}
+
 BUILT_PACKAGE = TARGET / "lambda" / "ecr-policy-remediator-lambda" / "bootstrap.zip"
 # The package has two binaries (the command line and the Lambda): `cargo run` must name one.
 CLI = ["cargo", "run", "--quiet", "--bin", "ecr-policy-remediator", "--"]
@@ -346,16 +361,26 @@ def check_single_account(plugins, moto):
 
     cw = moto.client("cloudwatch", REGISTRY)
     alarms = sorted(a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"])
-    check("alarms on function errors, both dead-letter queues, failed outcomes, missed events and event age",
-          alarms == [f"{prefix}-{a}" for a in ["errors", "event-age", "eventbridge-dlq", "failed-outcomes",
-                                               "failures", "missed-events"]], alarms)
+    check("alarms on function errors, both dead-letter queues, failed outcomes, missed events, event age, "
+          "untrusted grants and pull-through-cache failures",
+          alarms == [f"{prefix}-{a}" for a in ALARMS], alarms)
     own = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]}
-    for name in ["failed-outcomes", "missed-events", "event-age"]:
+    for name, (metric, says) in OWN_METRIC_ALARMS.items():
         alarm = own.get(f"{prefix}-{name}", {})
-        check(f"alarm {name} watches the function's own metric, FunctionName dimension, and says what to do",
-              alarm.get("Namespace") == "EcrPolicyRemediator"
+        description = alarm.get("AlarmDescription", "")
+        check(f"alarm {name} watches the function's {metric}, FunctionName dimension, fires on the first one",
+              alarm.get("Namespace") == "EcrPolicyRemediator" and alarm.get("MetricName") == metric
               and alarm.get("Dimensions") == [{"Name": "FunctionName", "Value": prefix}]
-              and "`ecr-policy-remediator" in alarm.get("AlarmDescription", ""), alarm)
+              and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+              and (name == "event-age" or (alarm.get("Statistic") == "Sum" and alarm.get("Threshold") == 0)), alarm)
+        missing = [s for s in says if s not in description]
+        check(f"alarm {name} says what to do ({'; '.join(says)})", not missing, f"missing {missing}: {description}")
+    untrusted = own.get(f"{prefix}-untrusted-grants", {})
+    check("alarm untrusted-grants sums over one sweep period (the example's hourly sweep)",
+          untrusted.get("Period") == 3600 and untrusted.get("EvaluationPeriods") == 1, untrusted)
+    silent = {name: a.get("AlarmActions") for name, a in own.items() if a.get("AlarmActions") or a.get("OKActions")}
+    check("without alarm_emails or alarm_actions the alarms exist and notify nobody (as the module README says)",
+          len(own) == len(ALARMS) and not silent, silent)
     logs = moto.client("logs", REGISTRY)
     group = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"]
     check("log group with retention", group and group[0].get("retentionInDays") == 365, group)
@@ -612,6 +637,50 @@ def check_one_rules_file(plugins, moto):
         check("create = false plans nothing", plan is not None and changes == [], changes or error[-400:])
 
 
+def check_alarm_notifications(plugins, moto):
+    """alarm_emails and alarm_actions: every alarm notifies the ARNs given and the topic the module
+    creates for the addresses, a topic CloudWatch can publish to (its own KMS key, not aws/sns)."""
+    given = f"arn:aws:sns:us-east-1:{REGISTRY}:on-call"
+    emails = ["on-call@example.com", "second@example.org"]
+    rule = '  rules = [{ name = "k8s", repositories = ["registry.k8s.io/*"], principals = { accounts = ["222222222222"] } }]\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        bad = module_root(tmp, plugins, moto, f'  package_path = "{fake_package(tmp)}"\n{rule}'
+                          '  alarm_emails = ["on-call.example.com", "a@b@example.com"]\n')
+        plan, error = planned_changes(bad) if bad else (None, "init failed")
+        check("alarm_emails without exactly one '@' are refused at plan time",
+              plan is None and "Invalid value for variable" in error and "alarm_emails" in error, error[-400:])
+        root = module_root(tmp, plugins, moto, f'  package_path = "{fake_package(tmp)}"\n{rule}'
+                           f'  alarm_emails  = {json.dumps(emails)}\n  alarm_actions = ["{given}"]\n')
+        ok = root is not None and terraform(root, "apply", {}, "-auto-approve").returncode == 0
+        check("terraform apply of the module with alarm_emails and alarm_actions against moto", ok)
+        if not ok:
+            return
+    prefix = "ecr-policy-remediator"
+    sns, kms, cw = moto.client("sns", REGISTRY), moto.client("kms", REGISTRY), moto.client("cloudwatch", REGISTRY)
+    topic = f"arn:aws:sns:us-east-1:{REGISTRY}:{prefix}-alarms"
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    check("alarm_emails: one email subscription per address on the module's topic",
+          sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions) == [("email", e) for e in emails], subscriptions)
+    alarms = cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+    wrong = {a["AlarmName"]: (a.get("AlarmActions"), a.get("OKActions")) for a in alarms
+             if sorted(a.get("AlarmActions", [])) != sorted([given, topic])
+             or sorted(a.get("OKActions", [])) != sorted([given, topic])}
+    check("every alarm notifies the ARNs of alarm_actions and the topic of alarm_emails, firing and recovering",
+          len(alarms) == len(ALARMS) and not wrong, wrong)
+    key_id = sns.get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId", "")
+    check("the alarm topic is encrypted with a key of its own, not alias/aws/sns (CloudWatch cannot use that one)",
+          key_id.startswith(f"arn:aws:kms:us-east-1:{REGISTRY}:key/"), key_id)
+    if not key_id.startswith("arn:"):
+        return
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    cloudwatch = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    actions = sorted(a for s in cloudwatch for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    check("the topic's key lets CloudWatch publish (kms:Decrypt, kms:GenerateDataKey*) and rotates",
+          actions == ["kms:Decrypt", "kms:GenerateDataKey*"]
+          and kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled") is True, policy)
+
+
 TF_VARIABLE = re.compile(r'^variable "([a-z0-9_]+)"', re.M)
 TF_OUTPUT = re.compile(r'^output "([a-z0-9_]+)"', re.M)
 README_ROW = re.compile(r"^\| `([a-z0-9_]+)` \|", re.M)
@@ -679,7 +748,8 @@ def main():
                 init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=where, env=env)
                 valid = init.returncode == 0 and run(["terraform", "validate"], cwd=where, env=env).returncode == 0
                 check(f"terraform init and validate {module.relative_to(TERRAFORM)}", valid)
-        for check_example in [check_single_account, check_two_accounts, check_refusals, check_one_rules_file]:
+        for check_example in [check_single_account, check_two_accounts, check_refusals, check_one_rules_file,
+                              check_alarm_notifications]:
             moto = Moto()
             try:
                 check_example(plugins, moto)

@@ -20,6 +20,12 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "alarm_emails" {
+  description = "Who the alarms email (each address confirms its subscription first); [] leaves the alarms in the console, notifying nobody."
+  type        = list(string)
+  default     = []
+}
+
 variable "package_path" {
   description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
@@ -35,6 +41,7 @@ variable "trail_bucket_name" {
 module "remediator" {
   source       = "../../modules/remediator"
   package_path = var.package_path
+  alarm_emails = var.alarm_emails
 
   rules = [
     {

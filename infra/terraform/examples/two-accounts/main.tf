@@ -44,6 +44,12 @@ variable "pulling_trail_bucket_name" {
   default     = null
 }
 
+variable "alarm_emails" {
+  description = "Who the alarms email (each address confirms its subscription first); [] leaves the alarms in the console, notifying nobody."
+  type        = list(string)
+  default     = []
+}
+
 variable "package_path" {
   description = "The zip from `make build` (x86_64, what the module expects by default)."
   type        = string
@@ -72,6 +78,7 @@ module "remediator" {
 
   package_path        = var.package_path
   pulling_account_ids = [var.pulling_account_id]
+  alarm_emails        = var.alarm_emails
 
   rules = [
     {

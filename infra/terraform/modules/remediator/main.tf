@@ -101,8 +101,6 @@ locals {
   # namespaces of the rules that ask for templates (their patterns are `PREFIX/*` or `*`).
   template_arns = distinct(flatten([for r in local.rules : [for p in r.repositories : "${local.repository_arn}/${p}"] if length(r.creation_templates) > 0]))
 
-  alarm_actions = var.alarm_topic_arn != null ? [var.alarm_topic_arn] : (var.create && var.create_alarm_topic ? [aws_sns_topic.alarms[0].arn] : [])
-
   # The event patterns. Creations: both detail-types (pull-through cache sends a service event)
   # and both event sources (replication); failed calls carry errorCode and are not creations.
   patterns = {

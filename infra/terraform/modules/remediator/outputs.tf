@@ -29,8 +29,13 @@ output "failure_queue_url" {
 }
 
 output "alarm_topic_arn" {
-  description = "SNS topic of the alarms, if any."
-  value       = try(local.alarm_actions[0], null)
+  description = "The SNS topic the module created for the alarms (alarm_emails, create_alarm_topic), else alarm_topic_arn; null if neither."
+  value       = try(aws_sns_topic.alarms[0].arn, var.alarm_topic_arn)
+}
+
+output "alarm_actions" {
+  description = "Every ARN the alarms notify, when they fire and when they recover; empty means they notify nobody."
+  value       = local.alarm_actions
 }
 
 output "config_json" {
@@ -49,6 +54,6 @@ output "role_arn" {
 }
 
 output "alarm_names" {
-  description = "The alarms, by purpose: errors, eventbridge-dlq, failures, failed-outcomes, missed-events, event-age."
+  description = "The alarms, by purpose: errors, eventbridge-dlq, failures, failed-outcomes, missed-events, event-age, untrusted-grants, pull-through-cache-failures."
   value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
 }

@@ -342,14 +342,48 @@ variable "organization_id" {
   }
 }
 
+variable "alarm_actions" {
+  description = "ARNs every alarm notifies when it fires and when it recovers (an SNS topic your on-call tooling already reads, or any other CloudWatch alarm action), next to the topic alarm_emails creates. With neither, the alarms change state in the CloudWatch console and notify nobody."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", a))])
+    error_message = "alarm_actions must be ARNs, e.g. \"arn:aws:sns:us-east-1:111111111111:on-call\"."
+  }
+
+  validation {
+    condition     = length(var.alarm_actions) <= 4
+    error_message = "CloudWatch allows 5 actions per alarm state: at most 4 in alarm_actions, one is kept for the topic alarm_emails creates."
+  }
+}
+
+variable "alarm_emails" {
+  description = "Email addresses to notify: the module creates an SNS topic for the alarms (encrypted, see sns_kms_key_arn) and subscribes each address. AWS sends each a confirmation email; nothing reaches an address until its owner confirms."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
+    error_message = "Each alarm_emails entry must be one email address, with exactly one '@' and no spaces, e.g. \"on-call@example.com\"."
+  }
+}
+
 variable "alarm_topic_arn" {
-  description = "SNS topic for the alarms; null to create none unless create_alarm_topic is set."
+  description = "An SNS topic for the alarms, from before alarm_actions existed: the same as listing it in alarm_actions (prefer that)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
 }
 
 variable "create_alarm_topic" {
-  description = "Create an SNS topic for the alarms (subscribe to it yourself)."
+  description = "Create the alarm topic even without alarm_emails, to subscribe to it yourself (its ARN is the alarm_topic_arn output). Ignored when alarm_topic_arn is set, as before."
   type        = bool
   default     = false
 }
@@ -367,7 +401,7 @@ variable "sqs_kms_key_arn" {
 }
 
 variable "sns_kms_key_arn" {
-  description = "KMS key for the alarm topic the module creates; null uses alias/aws/sns. Its key policy must let cloudwatch.amazonaws.com use it."
+  description = "KMS key for the alarm topic the module creates; null makes one for it. Its key policy must let cloudwatch.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*): CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns."
   type        = string
   default     = null
 }
