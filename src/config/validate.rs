@@ -1,9 +1,7 @@
 //! The checks behind the configuration's validation: names, patterns, principals, actions. Each
 //! returns the sentence a user reads; the configuration adds the field's path.
 
-use crate::config::error::{invalid, ConfigError};
-use crate::names::check_repository_name;
-use crate::policy::ownership::alphanumeric;
+use crate::names::is_account_id;
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
 pub const MAX_RULE_NAME: usize = 64;
@@ -119,6 +117,46 @@ pub fn validate_rule_name(name: &str) -> Result<(), String> {
     }
 }
 
+const NEED: u8 = 1;
+const ALNUM: u8 = 2;
+
+/// The automaton's states (`NEED`, `ALNUM`, as bits) after one more character of a pattern.
+fn next_states(states: u8, c: char) -> u8 {
+    match c {
+        '*' => {
+            if states == 0 {
+                0
+            } else {
+                NEED | ALNUM
+            }
+        }
+        '?' => {
+            let mut next = 0;
+            if states & (NEED | ALNUM) != 0 {
+                next |= ALNUM;
+            }
+            if states & ALNUM != 0 {
+                next |= NEED;
+            }
+            next
+        }
+        c if c.is_ascii_alphanumeric() => {
+            if states != 0 {
+                ALNUM
+            } else {
+                0
+            }
+        }
+        _ => {
+            if states & ALNUM != 0 {
+                NEED
+            } else {
+                0
+            }
+        }
+    }
+}
+
 /// Refuses a pattern that no legal repository name can match, such as `Team-A/*` or `a//b`.
 ///
 /// Legal names (ECR's pattern, 2-256 characters) are exactly the words of a two-state automaton:
@@ -126,8 +164,6 @@ pub fn validate_rule_name(name: &str) -> Result<(), String> {
 /// digit, or one of `._-/` back to `Need`). Running the pattern through that automaton, with `?`
 /// as any one character and `*` as any run, tells exactly whether some legal name matches.
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    const NEED: u8 = 1;
-    const ALNUM: u8 = 2;
     const LEGAL: &str =
         "lowercase letters, digits, '.', '_', '-', '/', and the wildcards '*' and '?'";
     if pattern.is_empty() {
@@ -141,42 +177,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
             "{pattern:?} can never match a repository name: {c:?} is not allowed (use {LEGAL})"
         ));
     }
-    let mut states = NEED;
-    for c in pattern.chars() {
-        states = match c {
-            '*' => {
-                if states == 0 {
-                    0
-                } else {
-                    NEED | ALNUM
-                }
-            }
-            '?' => {
-                let mut next = 0;
-                if states & (NEED | ALNUM) != 0 {
-                    next |= ALNUM;
-                }
-                if states & ALNUM != 0 {
-                    next |= NEED;
-                }
-                next
-            }
-            c if c.is_ascii_alphanumeric() => {
-                if states != 0 {
-                    ALNUM
-                } else {
-                    0
-                }
-            }
-            _ => {
-                if states & ALNUM != 0 {
-                    NEED
-                } else {
-                    0
-                }
-            }
-        };
-    }
+    let states = pattern.chars().fold(NEED, next_states);
     let fixed_len = pattern.chars().filter(|&c| c != '*').count();
     let has_star = pattern.contains('*');
     if states & ALNUM == 0 {
@@ -191,10 +192,6 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn is_org_id(s: &str) -> bool {
@@ -286,118 +283,6 @@ pub fn check_org_path(path: &str) -> Result<(), String> {
                 "{path:?}: segment {seg:?} is neither a root (r-...) nor an OU (ou-...-...): {hint}"
             ));
         }
-    }
-    Ok(())
-}
-
-/// What [`check_registry_features`] needs to know of a rule.
-pub struct RegistryFeatures<'a> {
-    pub patterns: &'a [String],
-    pub has_exclude: bool,
-    pub pull_through_cache: bool,
-    pub registry_grant: bool,
-}
-
-/// The creation templates a rule may ask for, as the API spells them.
-pub const TEMPLATE_KINDS: &[&str] = &["CREATE_ON_PUSH", "PULL_THROUGH_CACHE", "REPLICATION"];
-
-/// The prefix of the template for `pattern`, when the pattern is a whole namespace: `*` is
-/// `ROOT`, `team-a/*` is `team-a`.
-pub fn template_prefix(pattern: &str) -> Option<String> {
-    if pattern == "*" {
-        return Some("ROOT".into());
-    }
-    let prefix = pattern.strip_suffix("/*")?;
-    (!prefix.contains(['*', '?']) && check_repository_name(prefix).is_ok())
-        .then(|| prefix.to_string())
-}
-
-/// Checks `creationTemplates`, `pullThroughCache` and `registryGrant`; returns the templates the
-/// rule asks for, sorted.
-pub fn check_registry_features(
-    rule: &RegistryFeatures,
-    templates: &[String],
-    at: &str,
-) -> Result<Vec<String>, ConfigError> {
-    let mut kinds = Vec::new();
-    for (i, kind) in templates.iter().enumerate() {
-        if !TEMPLATE_KINDS.contains(&kind.as_str()) {
-            return Err(invalid(
-                format!("{at}.creationTemplates[{i}]"),
-                format!(
-                    "{kind:?} is not a creation template kind: use {}",
-                    TEMPLATE_KINDS.join(", ")
-                ),
-            ));
-        }
-        kinds.push(kind.clone());
-    }
-    kinds.sort();
-    kinds.dedup();
-    let has_exclude = rule.has_exclude;
-    let refuse = |key: &str, why: &str| {
-        Err(invalid(
-            format!("{at}.{key}"),
-            format!("{why}; remove exclude, or split the rule"),
-        ))
-    };
-    if !kinds.is_empty() {
-        if has_exclude {
-            return refuse(
-                "creationTemplates",
-                "a creation template applies to every repository ECR creates under its prefix, so \
-                 it cannot leave the excluded ones out",
-            );
-        }
-        for (i, pattern) in rule.patterns.iter().enumerate() {
-            if template_prefix(pattern).is_none() {
-                return Err(invalid(
-                    format!("{at}.repositories[{i}]"),
-                    format!(
-                        "{pattern:?} is not a whole namespace, and creation templates match by \
-                         namespace prefix only: use \"*\" (the ROOT template) or \"PREFIX/*\" with \
-                         no other wildcard"
-                    ),
-                ));
-            }
-        }
-    }
-    if rule.pull_through_cache && has_exclude {
-        return refuse(
-            "pullThroughCache",
-            "a registry policy statement grants on its resource patterns and cannot express \
-             exclusions",
-        );
-    }
-    if rule.registry_grant && has_exclude {
-        return refuse(
-            "registryGrant",
-            "a registry policy statement grants on its resource patterns and cannot express \
-             exclusions",
-        );
-    }
-    Ok(kinds)
-}
-
-/// Registry-policy Sids hold only a rule name's letters and digits: two rules with registry
-/// statements (`(name, has registry statements)`) must not come out the same.
-pub fn check_registry_sids(rules: &[(&str, bool)]) -> Result<(), ConfigError> {
-    let mut seen: Vec<(String, &str)> = Vec::new();
-    for (i, (name, registry)) in rules.iter().enumerate() {
-        if !registry {
-            continue;
-        }
-        let key = alphanumeric(name);
-        if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
-            return Err(invalid(
-                format!("rules[{i}].name"),
-                format!(
-                    "{name:?} and {other:?} are the same in letters and digits, which is all a \
-                     registry policy Sid can hold: rename one"
-                ),
-            ));
-        }
-        seen.push((key, name));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::validate::template_prefix;
+use crate::config::registry::template_prefix;
 use crate::config::{desired_statements, Config, Rule};
 use crate::desired::registry::{covers, may_match_under};
 use crate::policy::{self, Kind, Ownership, Plan, Statement};

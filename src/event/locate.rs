@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
-use crate::config::validate::is_account_id;
 use crate::event::envelope::{Detail, Envelope};
 use crate::names::caller::Caller;
+use crate::names::is_account_id;
 use crate::names::{check_repository_name, parse_repository_arn, repository_arn_in_message, shown};
 
 /// The repository an event concerns.

@@ -2,6 +2,11 @@
 
 pub mod caller;
 
+/// A 12-digit AWS account ID.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Quotes a value from the event for a reason, cut short if it is long.
 pub fn shown(s: &str) -> String {
     if s.is_empty() {
