@@ -69,7 +69,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
     let moto = Moto::start();
     let (client, recorder) = moto.client();
     let remediator = r(&client, RULES);
-    let reports = remediator.converge_registry(None).await;
+    let reports = remediator.converge_registry().await;
     assert_eq!(
         outcome(&reports, "template registry.k8s.io").outcome,
         Status::Applied
@@ -96,7 +96,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
 
     // A second pass writes nothing.
     recorder.clear();
-    let again = remediator.converge_registry(None).await;
+    let again = remediator.converge_registry().await;
     assert!(
         again.iter().all(|d| d.outcome == Status::Unchanged),
         "{again:?}"
@@ -113,7 +113,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
         r#""accounts":["333333333333"]"#,
         r#""accounts":["444444444444"]"#,
     );
-    let reports = r(&client, &changed).converge_registry(None).await;
+    let reports = r(&client, &changed).converge_registry().await;
     assert_eq!(
         outcome(&reports, "template team-a").outcome,
         Status::Applied
@@ -125,7 +125,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
         .unwrap();
     assert!(team_a.2.unwrap().contains("444444444444"));
     let only_k8s = r#"{"rules":[{"name":"k8s-mirror","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]},"creationTemplates":["PULL_THROUGH_CACHE"]}]}"#;
-    let reports = r(&client, only_k8s).converge_registry(None).await;
+    let reports = r(&client, only_k8s).converge_registry().await;
     assert_eq!(
         outcome(&reports, "template team-a").outcome,
         Status::Applied
@@ -148,7 +148,7 @@ async fn a_template_the_function_does_not_own_is_left_alone_and_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let conflict = outcome(&reports, "template registry.k8s.io");
     assert_eq!(conflict.outcome, Status::Failed);
     assert!(
@@ -168,7 +168,7 @@ async fn a_template_the_function_does_not_own_is_left_alone_and_reported() {
     assert_eq!(t.2.as_deref(), Some(theirs), "never changed");
     // Nor deleted, once no rule wants a template there.
     let none = r#"{"rules":[{"name":"x","repositories":["x/*"],"principals":{"accounts":["222222222222"]}}]}"#;
-    r(&client, none).converge_registry(None).await;
+    r(&client, none).converge_registry().await;
     assert_eq!(templates(&client).await.len(), 1);
 }
 
@@ -184,7 +184,7 @@ async fn the_registry_policy_is_merged_never_replaced() {
         .await
         .unwrap();
     let remediator = r(&client, RULES);
-    let reports = remediator.converge_registry(None).await;
+    let reports = remediator.converge_registry().await;
     assert_eq!(
         outcome(&reports, "registry policy").outcome,
         Status::Applied,
@@ -224,7 +224,7 @@ async fn the_registry_policy_is_merged_never_replaced() {
     );
 
     recorder.clear();
-    let again = remediator.converge_registry(None).await;
+    let again = remediator.converge_registry().await;
     assert_eq!(
         outcome(&again, "registry policy").outcome,
         Status::Unchanged
@@ -234,14 +234,14 @@ async fn the_registry_policy_is_merged_never_replaced() {
     // The rules asking nothing of the registry any more: only the foreign statement is left;
     // with none, the policy is deleted.
     let none = r#"{"rules":[{"name":"x","repositories":["x/*"],"principals":{"accounts":["222222222222"]}}]}"#;
-    r(&client, none).converge_registry(None).await;
+    r(&client, none).converge_registry().await;
     assert_eq!(
         registry_policy(&client).await.as_deref(),
         Some(before.as_str())
     );
     client.delete_registry_policy().send().await.unwrap();
-    remediator.converge_registry(None).await;
-    r(&client, none).converge_registry(None).await;
+    remediator.converge_registry().await;
+    r(&client, none).converge_registry().await;
     assert_eq!(
         registry_policy(&client).await,
         None,
@@ -260,7 +260,7 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let policy = outcome(&reports, "registry policy");
     assert_eq!(policy.outcome, Status::Failed, "{policy:?}");
     let reason = policy.reason.as_deref().unwrap();
@@ -274,7 +274,7 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
     // Repository policies are written as usual.
     create_repository(&client, "team-a/api").await;
     let c = r(&client, RULES)
-        .converge("team-a/api", None, Cause::of(Trigger::Scheduled))
+        .converge("team-a/api", Cause::of(Trigger::Scheduled))
         .await
         .unwrap();
     assert_eq!(c.status().0, Status::Applied);
@@ -291,7 +291,7 @@ async fn a_pull_through_cache_rule_that_covers_no_cache_prefix_is_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let reason = outcome(&reports, "registry policy")
         .reason
         .clone()
@@ -307,7 +307,7 @@ async fn a_pull_through_cache_rule_that_covers_no_cache_prefix_is_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     assert_eq!(outcome(&reports, "registry policy").reason, None);
 }
 

@@ -10,7 +10,7 @@ use common::*;
 use ecr_policy_remediator::config::Config;
 use ecr_policy_remediator::engine::outcome::SweepReport;
 use ecr_policy_remediator::engine::sweep::{
-    pacer, NoObserver, RepositoryResult, SweepObserver, SweepOptions,
+    NoObserver, RepositoryResult, SweepObserver, SweepOptions,
 };
 use ecr_policy_remediator::{Remediator, Status};
 use futures_util::stream::{self, StreamExt};
@@ -377,8 +377,8 @@ async fn a_repository_deleted_during_the_sweep_is_counted_not_fatal() {
     seed(&client).await;
     let r = remediator(&client, config());
     let opts = options(r.config());
-    let pace = pacer(opts.requests_per_second);
-    let listing = r.list(&pace).await.unwrap();
+    let r = r.paced(opts.requests_per_second);
+    let listing = r.list().await.unwrap();
     for name in ["svc/no-policy-000", "svc/foreign-007", "svc/ci-right-042"] {
         client
             .delete_repository()
@@ -388,7 +388,7 @@ async fn a_repository_deleted_during_the_sweep_is_counted_not_fatal() {
             .await
             .unwrap();
     }
-    let report = r.sweep_listing(&listing, &opts, &pace, &NoObserver).await;
+    let report = r.sweep_listing(&listing, &opts, &NoObserver).await;
     assert_eq!(report.checked, 541);
     assert_eq!(report.skipped, 3, "{report:?}");
     assert_eq!(report.failed, 1, "only the oversized one: {report:?}");

@@ -12,7 +12,6 @@ use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
 use ecr_policy_remediator::desired::grants::{grants, wanted, Document, Grant};
 use ecr_policy_remediator::ecr::EcrError;
 use ecr_policy_remediator::engine::converge::Remediator;
-use ecr_policy_remediator::engine::sweep::pacer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AccessFormat {
@@ -76,18 +75,18 @@ fn concerns(g: &Grant, o: &AccessOptions) -> bool {
 }
 
 async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant>, CliError> {
-    let pace = pacer(r.config().sweep.requests_per_second);
+    // Reads of a whole registry keep the sweep's pace.
+    let paced = r.paced(r.config().sweep.requests_per_second);
+    let r = &paced;
     let names = if names.is_empty() {
-        r.list(&pace)
+        r.list()
             .await
             .map_err(|e| CliError::Aws(format!("cannot list the registry: {e}")))?
             .names
     } else {
         names.to_vec()
     };
-    let pace = &pace;
     let reads = names.iter().map(|name| async move {
-        pace.until_ready().await;
         let policy = r.ecr().get_policy(r.registry_id(), name).await;
         (name, policy)
     });

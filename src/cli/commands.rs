@@ -154,7 +154,7 @@ pub(crate) async fn plan(
     let remediator = connect(config, aws).await?;
     let mut ran = Ran::default();
     if registry {
-        for d in remediator.converge_registry(None).await {
+        for d in remediator.converge_registry().await {
             ran.failed |= d.outcome == Status::Failed;
             ran.changes |= d.outcome == Status::Planned;
             print_document(&d);
@@ -162,7 +162,7 @@ pub(crate) async fn plan(
     }
     for name in repositories {
         println!("== {name}");
-        let report = match remediator.inspect(name, None).await {
+        let report = match remediator.inspect(name).await {
             Ok(report) => report,
             Err(e) => {
                 println!("   cannot read its policy: {e}");

@@ -27,13 +27,8 @@ pub fn template_prefix(pattern: &str) -> Option<String> {
         .then(|| prefix.to_string())
 }
 
-/// Checks `creationTemplates`, `pullThroughCache` and `registryGrant`; returns the templates the
-/// rule asks for, sorted.
-pub fn check_registry_features(
-    rule: &RegistryFeatures,
-    templates: &[String],
-    at: &str,
-) -> Result<Vec<String>, ConfigError> {
+/// The template kinds of `creationTemplates`, each one ECR knows, sorted and once each.
+fn template_kinds(templates: &[String], at: &str) -> Result<Vec<String>, ConfigError> {
     let mut kinds = Vec::new();
     for (i, kind) in templates.iter().enumerate() {
         if !TEMPLATE_KINDS.contains(&kind.as_str()) {
@@ -49,6 +44,17 @@ pub fn check_registry_features(
     }
     kinds.sort();
     kinds.dedup();
+    Ok(kinds)
+}
+
+/// Checks `creationTemplates`, `pullThroughCache` and `registryGrant`; returns the templates the
+/// rule asks for, sorted.
+pub fn check_registry_features(
+    rule: &RegistryFeatures,
+    templates: &[String],
+    at: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let kinds = template_kinds(templates, at)?;
     let has_exclude = rule.has_exclude;
     let refuse = |key: &str, why: &str| {
         Err(invalid(

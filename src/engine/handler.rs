@@ -14,6 +14,9 @@ use crate::engine::sweep::{NoObserver, SweepOptions};
 use crate::event::{Classified, Event, Schedule, Target, Trigger};
 use crate::names::caller::Caller;
 
+/// Why the event of a change the function made itself needs nothing.
+const OWN_WRITE: &str = "the function's own write: nothing to check";
+
 /// How long after an event IAM's "Principal not found" may still be its propagation delay, and
 /// so worth Lambda's retries (one after about a minute, one after about two more). Past it, the
 /// principal is taken to be gone, and the outcome is `failed`.
@@ -37,6 +40,11 @@ impl Remediator {
         outcome.log();
         crate::engine::metrics::record(outcome);
         result
+    }
+
+    /// Whether a change was made by the function's own role (when it knows it).
+    fn own_write(&self, by: Option<&str>) -> bool {
+        self.self_role.is_some() && by == self.self_role.as_deref()
     }
 
     async fn handle_classified(
@@ -63,14 +71,11 @@ impl Remediator {
                 changed_by,
             } => {
                 let out = new(Trigger::RegistryChanged, Status::Skipped);
-                if self.self_role.is_some() && *changed_by == self.self_role {
-                    return Ok(out.because("the function's own write: nothing to check"));
+                let by = changed_by.as_deref();
+                if self.own_write(by) {
+                    return Ok(out.because(OWN_WRITE));
                 }
-                let cause = Cause {
-                    trigger: Trigger::RegistryChanged,
-                    caller: changed_by.as_deref(),
-                };
-                return self.registry_changed(out, registry_id, region, cause).await;
+                return self.registry_changed(out, registry_id, region, by).await;
             }
             Classified::Native { trigger, target } => (*trigger, target, None, None),
             Classified::RepositoryCreated { target, created_by } => (
@@ -84,16 +89,14 @@ impl Remediator {
                 (Trigger::PullDenied, target, Some(caller), by)
             }
             Classified::PolicyChanged { target, changed_by } => {
-                if self.self_role.is_some() && *changed_by == self.self_role {
-                    let mut out = new(Trigger::PolicyChanged, Status::Skipped);
-                    out.repository = Some(target.repository.clone());
-                    return Ok(out.because("the function's own write: nothing to check"));
-                }
                 (Trigger::PolicyChanged, target, None, changed_by.as_deref())
             }
         };
         let mut out = new(trigger, Status::Skipped);
         out.repository = Some(target.repository.clone());
+        if trigger == Trigger::PolicyChanged && self.own_write(by) {
+            return Ok(out.because(OWN_WRITE));
+        }
         if let Some(reason) = self.foreign(target) {
             return Ok(out.because(reason));
         }
@@ -126,7 +129,7 @@ impl Remediator {
                 );
             }
         }
-        let converged = self.converge(&target.repository, None, cause).await?;
+        let converged = self.converge(&target.repository, cause).await?;
         match (&converged.step, caller) {
             (Step::NotFound, Some(caller)) => {
                 self.create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
@@ -192,8 +195,12 @@ impl Remediator {
         out: Outcome,
         registry_id: &str,
         region: &str,
-        cause: Cause<'_>,
+        changed_by: Option<&str>,
     ) -> Result<Outcome, RetryableError> {
+        let cause = Cause {
+            trigger: Trigger::RegistryChanged,
+            caller: changed_by,
+        };
         if registry_id != self.registry_id || region != self.region {
             return Ok(out.because(format!(
                 "the event concerns registry {registry_id} in {region}; this function manages \
@@ -201,7 +208,7 @@ impl Remediator {
                 self.registry_id, self.region
             )));
         }
-        let documents = self.converge_registry(None).await;
+        let documents = self.converge_registry().await;
         crate::engine::documents::log_document_changes(&documents, cause);
         let out = Outcome {
             outcome: crate::engine::outcome::overall(&documents),
@@ -262,7 +269,7 @@ impl Remediator {
                 .create_repository(&self.registry_id, repository)
                 .await?;
             debug!(repository, ?creation, "repository created on a denied pull");
-            let converged = self.converge(repository, None, cause).await?;
+            let converged = self.converge(repository, cause).await?;
             return Ok(match (creation, &converged.step) {
                 (Creation::Created, Step::Applied | Step::Unchanged) => Converged {
                     step: Step::Created,

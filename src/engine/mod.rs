@@ -7,6 +7,10 @@ pub mod converge;
 pub mod coverage;
 pub mod documents;
 pub mod handler;
+mod isolate;
 pub mod metrics;
 pub mod outcome;
 pub mod sweep;
+
+#[cfg(test)]
+mod tests;

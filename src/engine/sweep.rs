@@ -12,17 +12,15 @@
 //! of it, whatever ECR does.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
-use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::config::sweep::SweepSettings;
 use crate::ecr::EcrError;
-use crate::engine::converge::{Cause, Pacer, Remediator};
+use crate::engine::converge::{Cause, Remediator};
 use crate::engine::coverage;
 use crate::engine::metrics;
 use crate::engine::outcome::{DocumentReport, Status, SweepReport};
@@ -31,15 +29,6 @@ use crate::policy::Change;
 
 /// Most failed repositories named in a report; the count has them all.
 const MAX_FAILED_NAMES: usize = 20;
-
-/// Makes a pacer of `requests_per_second` (one request at a time, no bursts).
-pub fn pacer(requests_per_second: f64) -> Pacer {
-    let period = Duration::from_secs_f64(1.0 / requests_per_second.clamp(0.001, 1_000_000.0));
-    let quota = Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-        .allow_burst(NonZeroU32::MIN);
-    RateLimiter::direct(quota)
-}
 
 /// How one sweep runs.
 #[derive(Debug, Clone)]
@@ -149,12 +138,11 @@ impl Stops {
 
 impl Remediator {
     /// Lists the registry, one `DescribeRepositories` page per 1,000 repositories.
-    pub async fn list(&self, pacer: &Pacer) -> Result<Listing, EcrError> {
+    pub async fn list(&self) -> Result<Listing, EcrError> {
         let mut names = Vec::new();
         let mut created_at = HashMap::new();
         let mut token = None;
         loop {
-            pacer.until_ready().await;
             let (page, next) = self.ecr.list_repositories(&self.registry_id, token).await?;
             for listed in page {
                 if let Some(t) = listed.created_at {
@@ -186,13 +174,14 @@ impl Remediator {
         options: &SweepOptions,
         observer: &dyn SweepObserver,
     ) -> Result<SweepReport, EcrError> {
-        let pacer = pacer(options.requests_per_second);
+        // Every call of the sweep waits its turn at the configured rate.
+        let paced = self.paced(options.requests_per_second);
         let stops = Stops::new(options);
-        let listing = stops.bounded(self.list(&pacer)).await.ok_or_else(|| {
+        let listing = stops.bounded(paced.list()).await.ok_or_else(|| {
             EcrError::Timeout("the registry's listing did not finish before the deadline".into())
         })??;
         let documents = stops
-            .bounded(self.converge_registry(Some(&pacer)))
+            .bounded(paced.converge_registry())
             .await
             .unwrap_or_else(|| {
                 vec![DocumentReport::new("registry documents", Status::Skipped)
@@ -206,9 +195,7 @@ impl Remediator {
             }
             observer.document(d);
         }
-        let report = self
-            .sweep_listing(&listing, options, &pacer, observer)
-            .await;
+        let report = paced.sweep_listing(&listing, options, observer).await;
         Ok(SweepReport {
             documents,
             ..report
@@ -220,7 +207,6 @@ impl Remediator {
         &self,
         listing: &Listing,
         options: &SweepOptions,
-        pacer: &Pacer,
         observer: &dyn SweepObserver,
     ) -> SweepReport {
         let stops = Stops::new(options);
@@ -247,7 +233,7 @@ impl Remediator {
         let work = order
             .iter()
             .enumerate()
-            .map(|(i, name)| async move { (i, self.sweep_one(name, stops, pacer).await) });
+            .map(|(i, name)| async move { (i, self.sweep_one(name, stops).await) });
         let mut results = stream::iter(work).buffer_unordered(options.concurrency.max(1));
         let now = crate::engine::clock::epoch_now();
         while let Some((i, result)) = results.next().await {
@@ -276,24 +262,19 @@ impl Remediator {
     /// One repository; `None` when the deadline came first. Throttling that outlasted the SDK's
     /// own retries is tried once more after a pause, in place: a repository near the start of
     /// the sweep must not leave a hole in the run the coverage bound rests on.
-    async fn sweep_one(
-        &self,
-        repository: &str,
-        stops: Stops,
-        pacer: &Pacer,
-    ) -> Option<RepositoryResult> {
+    async fn sweep_one(&self, repository: &str, stops: Stops) -> Option<RepositoryResult> {
         if !stops.may_start() {
             return None;
         }
         let mut converged = stops
-            .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
+            .bounded(self.converge(repository, Cause::of(Trigger::Scheduled)))
             .await?;
         if converged.as_ref().is_err_and(EcrError::is_retryable) {
             stops
                 .bounded(tokio::time::sleep(Duration::from_secs(1)))
                 .await?;
             converged = stops
-                .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
+                .bounded(self.converge(repository, Cause::of(Trigger::Scheduled)))
                 .await?;
         }
         let mut result = RepositoryResult {

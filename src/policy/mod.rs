@@ -208,21 +208,7 @@ pub fn plan_document(
             lookalikes,
         });
     }
-    for s in others.iter().filter(|s| s.claim != Claim::Owned) {
-        if desired.iter().any(|d| d.sid == s.sid()) {
-            return Err(PolicyError::SidTaken {
-                sid: s.sid().to_string(),
-            });
-        }
-        for element in ["Resource", "NotResource"] {
-            if kind == Kind::Repository && s.value.get(element).is_some() {
-                return Err(PolicyError::ResourceElement {
-                    sid: s.sid().to_string(),
-                    element,
-                });
-            }
-        }
-    }
+    refuse_conflicts(&others, desired, kind)?;
     let mut ours: Vec<(String, String)> = desired
         .iter()
         .map(|s| (s.sid.clone(), s.to_json()))
@@ -251,6 +237,31 @@ pub fn plan_document(
         Plan::Write { text, change }
     };
     Ok(Decision { plan, lookalikes })
+}
+
+/// A foreign statement that holds a Sid the rules want, or (in a repository policy) a `Resource`
+/// that ECR would refuse in the document written: the merge cannot go on without losing it.
+fn refuse_conflicts(
+    others: &[&Existing],
+    desired: &[Statement],
+    kind: Kind,
+) -> Result<(), PolicyError> {
+    for s in others.iter().filter(|s| s.claim != Claim::Owned) {
+        if desired.iter().any(|d| d.sid == s.sid()) {
+            return Err(PolicyError::SidTaken {
+                sid: s.sid().to_string(),
+            });
+        }
+        for element in ["Resource", "NotResource"] {
+            if kind == Kind::Repository && s.value.get(element).is_some() {
+                return Err(PolicyError::ResourceElement {
+                    sid: s.sid().to_string(),
+                    element,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What replacing `mine` by `desired` adds, removes and rewrites, compared semantically.

@@ -19,7 +19,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::ecr::Ecr;
+use ecr_policy_remediator::ecr::SdkEcr;
 use ecr_policy_remediator::policy::{self, Plan};
 use ecr_policy_remediator::Remediator;
 use serde_json::Value;
@@ -219,7 +219,7 @@ pub fn sample_event_names() -> Vec<String> {
 pub fn remediator(client: &Client, config: Config) -> Remediator {
     Remediator::new(
         config,
-        Ecr::new(client.clone()),
+        Arc::new(SdkEcr::new(client.clone())),
         REGISTRY.into(),
         REGION.into(),
     )

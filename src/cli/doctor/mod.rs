@@ -60,7 +60,7 @@ pub(crate) async fn doctor(
             .pull_through_cache_prefixes(remediator.registry_id())
             .await
             .map_err(|e| e.to_string()),
-        documents: remediator.converge_registry(None).await,
+        documents: remediator.converge_registry().await,
     };
     let found = checks(&facts, Some(&config));
     print(&found, output);
