@@ -85,7 +85,7 @@ async fn throttling_on_write_is_returned_as_retryable() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
-    assert_eq!(err.outcome.outcome, Status::Failed);
+    assert_eq!(err.outcome.status, Status::Failed);
     assert!(
         err.outcome.reason.as_deref().unwrap().contains("retryable"),
         "{err}"
@@ -173,7 +173,7 @@ async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
         .handle(&creation_event(3600), None)
         .await
         .expect("no retry");
-    assert_eq!(out.outcome, Status::Failed, "{out:?}");
+    assert_eq!(out.status, Status::Failed, "{out:?}");
     let reason = out.reason.as_deref().unwrap();
     assert!(
         reason.contains("rule team-a")
@@ -227,7 +227,7 @@ async fn any_other_invalid_parameter_fails_without_retry() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .expect("not retryable");
-    assert_eq!(out.outcome, Status::Failed);
+    assert_eq!(out.status, Status::Failed);
     assert!(
         out.reason
             .as_deref()
@@ -251,7 +251,7 @@ async fn a_stored_policy_that_does_not_parse_is_never_overwritten() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Failed);
+    assert_eq!(out.status, Status::Failed);
     assert!(
         out.reason.as_deref().unwrap().contains("cannot be parsed"),
         "{out:?}"
@@ -294,7 +294,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
         .handle(&event("pull-denied-repository-not-found.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Created, "{out:?}");
+    assert_eq!(out.status, Status::Created, "{out:?}");
     assert_eq!(
         (get.num_calls(), create.num_calls(), set.num_calls()),
         (2, 1, 1)

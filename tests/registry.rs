@@ -71,13 +71,10 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
     let remediator = r(&client, RULES);
     let reports = remediator.converge_registry().await;
     assert_eq!(
-        outcome(&reports, "template registry.k8s.io").outcome,
+        outcome(&reports, "template registry.k8s.io").status,
         Status::Applied
     );
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let found = templates(&client).await;
     assert_eq!(found.len(), 2);
     let (_, description, policy, applied) = &found[0];
@@ -98,7 +95,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
     recorder.clear();
     let again = remediator.converge_registry().await;
     assert!(
-        again.iter().all(|d| d.outcome == Status::Unchanged),
+        again.iter().all(|d| d.status == Status::Unchanged),
         "{again:?}"
     );
     assert_eq!(
@@ -114,10 +111,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
         r#""accounts":["444444444444"]"#,
     );
     let reports = r(&client, &changed).converge_registry().await;
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let team_a = templates(&client)
         .await
         .into_iter()
@@ -126,10 +120,7 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
     assert!(team_a.2.unwrap().contains("444444444444"));
     let only_k8s = r#"{"rules":[{"name":"k8s-mirror","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]},"creationTemplates":["PULL_THROUGH_CACHE"]}]}"#;
     let reports = r(&client, only_k8s).converge_registry().await;
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let prefixes: Vec<String> = templates(&client).await.into_iter().map(|t| t.0).collect();
     assert_eq!(prefixes, ["registry.k8s.io"]);
 }
@@ -150,7 +141,7 @@ async fn a_template_the_function_does_not_own_is_left_alone_and_reported() {
         .unwrap();
     let reports = r(&client, RULES).converge_registry().await;
     let conflict = outcome(&reports, "template registry.k8s.io");
-    assert_eq!(conflict.outcome, Status::Failed);
+    assert_eq!(conflict.status, Status::Failed);
     assert!(
         conflict
             .reason
@@ -186,7 +177,7 @@ async fn the_registry_policy_is_merged_never_replaced() {
     let remediator = r(&client, RULES);
     let reports = remediator.converge_registry().await;
     assert_eq!(
-        outcome(&reports, "registry policy").outcome,
+        outcome(&reports, "registry policy").status,
         Status::Applied,
         "{reports:?}"
     );
@@ -225,10 +216,7 @@ async fn the_registry_policy_is_merged_never_replaced() {
 
     recorder.clear();
     let again = remediator.converge_registry().await;
-    assert_eq!(
-        outcome(&again, "registry policy").outcome,
-        Status::Unchanged
-    );
+    assert_eq!(outcome(&again, "registry policy").status, Status::Unchanged);
     assert_eq!(recorder.count("PutRegistryPolicy"), 0);
 
     // The rules asking nothing of the registry any more: only the foreign statement is left;
@@ -262,7 +250,7 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
         .unwrap();
     let reports = r(&client, RULES).converge_registry().await;
     let policy = outcome(&reports, "registry policy");
-    assert_eq!(policy.outcome, Status::Failed, "{policy:?}");
+    assert_eq!(policy.status, Status::Failed, "{policy:?}");
     let reason = policy.reason.as_deref().unwrap();
     assert!(
         reason.contains("REGISTRY_POLICY_SCOPE") && reason.contains("team-a"),
@@ -277,7 +265,7 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
         .converge("team-a/api", Cause::of(Trigger::Scheduled))
         .await
         .unwrap();
-    assert_eq!(c.status().0, Status::Applied);
+    assert_eq!(c.status, Status::Applied);
 }
 
 #[tokio::test]
@@ -338,7 +326,7 @@ async fn each_new_trigger_converges_what_it_names() {
         ),
     ] {
         let out = remediator.handle(&load_event(event), None).await.unwrap();
-        assert_eq!(out.outcome, status, "{event}: {out:?}");
+        assert_eq!(out.status, status, "{event}: {out:?}");
         assert_eq!(serde_json::to_value(out.trigger).unwrap(), trigger);
     }
     // The function's own template write, when it knows its role: no call at all.
@@ -350,7 +338,7 @@ async fn each_new_trigger_converges_what_it_names() {
         .handle(&load_event("template-created-by-the-function.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Skipped);
+    assert_eq!(out.status, Status::Skipped);
     assert_eq!(recorder.total(), 0);
     // A pull-through-cache creation after the templates exist: ECR gives the repository the
     // template's policy, and the event path finds nothing to change.
@@ -369,5 +357,5 @@ async fn each_new_trigger_converges_what_it_names() {
     let mut event = load_event("create-repository-pull-through-cache.json");
     event["detail"]["serviceEventDetails"]["repositoryName"] = "registry.k8s.io/coredns".into();
     let out = remediator.handle(&event, None).await.unwrap();
-    assert_eq!(out.outcome, Status::Unchanged, "{out:?}");
+    assert_eq!(out.status, Status::Unchanged, "{out:?}");
 }

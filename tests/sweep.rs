@@ -208,7 +208,7 @@ async fn one_sweep_makes_every_repository_right_and_takes_back_what_no_rule_give
     let documents: Vec<_> = report
         .documents
         .iter()
-        .map(|d| (d.document.as_str(), d.outcome))
+        .map(|d| (d.document.as_str(), d.status))
         .collect();
     assert_eq!(
         documents,
@@ -532,7 +532,7 @@ async fn the_scheduled_event_sweeps_and_reports_counts() {
         )
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Swept);
+    assert_eq!(out.status, Status::Swept);
     let json = serde_json::to_value(&out).unwrap();
     assert_eq!(json["trigger"], "scheduled");
     assert_eq!(json["outcome"], "swept");

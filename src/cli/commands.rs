@@ -129,9 +129,9 @@ pub(crate) async fn handle(
                 outcome
             }
         };
-        ran.failed |= outcome.outcome == Status::Failed;
+        ran.failed |= outcome.status == Status::Failed;
         ran.changes |= matches!(
-            outcome.outcome,
+            outcome.status,
             Status::Planned | Status::Applied | Status::Created
         );
         let line = serde_json::to_string(&outcome).unwrap_or_default();
@@ -155,8 +155,8 @@ pub(crate) async fn plan(
     let mut ran = Ran::default();
     if registry {
         for d in remediator.converge_registry().await {
-            ran.failed |= d.outcome == Status::Failed;
-            ran.changes |= d.outcome == Status::Planned;
+            ran.failed |= d.status == Status::Failed;
+            ran.changes |= d.status == Status::Planned;
             print_document(&d);
         }
     }
@@ -198,7 +198,7 @@ pub(crate) async fn plan(
 /// One of the registry's documents: what would change, or why it cannot.
 pub(crate) fn print_document(d: &DocumentReport) {
     println!("== {}", d.document);
-    match d.outcome {
+    match d.status {
         Status::Planned | Status::Applied => {
             if d.after.is_none()
                 && d.document == ecr_policy_remediator::engine::documents::REGISTRY_POLICY
@@ -215,7 +215,7 @@ pub(crate) fn print_document(d: &DocumentReport) {
     if let Some(reason) = &d.reason {
         println!(
             "   {}: {reason}",
-            if d.outcome == Status::Failed {
+            if d.status == Status::Failed {
                 "cannot"
             } else {
                 "note"

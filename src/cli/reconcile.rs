@@ -114,11 +114,11 @@ pub(crate) async fn reconcile(
         }
         OutputFormat::Text => print_text(&report, &documents, changes, o),
     }
-    let documents_failed = report.documents.iter().any(|d| d.outcome == Status::Failed);
+    let documents_failed = report.documents.iter().any(|d| d.status == Status::Failed);
     let documents_changed = report
         .documents
         .iter()
-        .any(|d| matches!(d.outcome, Status::Planned | Status::Applied));
+        .any(|d| matches!(d.status, Status::Planned | Status::Applied));
     Ok(Ran {
         failed: report.failed > 0 || documents_failed,
         changes: report.applied + report.planned > 0 || documents_changed,
@@ -139,7 +139,7 @@ fn print_text(
     o: ReconcileOptions,
 ) {
     for d in documents {
-        if d.outcome == Status::Planned || d.outcome == Status::Failed {
+        if d.status == Status::Planned || d.status == Status::Failed {
             print_document(d);
         }
     }
@@ -193,7 +193,7 @@ fn print_summary(report: &SweepReport) {
         println!("  failed: {failure}");
     }
     for d in &report.documents {
-        let outcome = serde_json::to_value(d.outcome).unwrap_or_default();
+        let outcome = serde_json::to_value(d.status).unwrap_or_default();
         println!(
             "{:<22}{:>8}",
             d.document,

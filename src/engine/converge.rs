@@ -24,40 +24,14 @@ pub struct Remediator {
     pub(crate) self_role: Option<String>,
 }
 
-/// How a repository's convergence ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Unchanged,
-    Applied,
-    Created,
-    Planned(&'static str),
-    NotFound,
-    Skipped(String),
-    Failed(String),
-}
-
-impl Step {
-    /// The outcome and reason this step stands for.
-    pub fn status(&self) -> (Status, Option<String>) {
-        match self {
-            Step::Unchanged => (Status::Unchanged, None),
-            Step::Applied => (Status::Applied, None),
-            Step::Created => (Status::Created, None),
-            Step::Planned(reason) => (Status::Planned, Some(reason.to_string())),
-            Step::Skipped(reason) => (Status::Skipped, Some(reason.clone())),
-            Step::NotFound => (
-                Status::Skipped,
-                Some("the repository does not exist".into()),
-            ),
-            Step::Failed(reason) => (Status::Failed, Some(reason.clone())),
-        }
-    }
-}
-
 /// What `converge` did, with the policy before and after for those who show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Converged {
-    pub step: Step,
+    pub status: Status,
+    /// Why, when the status alone does not say it.
+    pub reason: Option<String>,
+    /// The repository does not exist (any more).
+    pub missing: bool,
     /// The rules that match the repository.
     pub rules: Vec<String>,
     pub before: Option<String>,
@@ -69,9 +43,9 @@ pub struct Converged {
 }
 
 impl Converged {
-    /// The outcome and reason: a step's own, and for a write, what it took back.
-    pub fn status(&self) -> (Status, Option<String>) {
-        let (status, reason) = self.step.status();
+    /// The status and reason to report: its own, and for a write, what it took back.
+    pub fn explained(&self) -> (Status, Option<String>) {
+        let (status, reason) = (self.status, self.reason.clone());
         let removed = self.change.as_ref().map(|c| c.removed.join(", "));
         let revoked = removed.filter(|r| !r.is_empty() && status == Status::Applied);
         let reason = match (reason, revoked, &self.after) {
@@ -84,14 +58,33 @@ impl Converged {
         (status, reason)
     }
 
-    fn new(step: Step, rules: Vec<String>) -> Self {
+    fn new(status: Status, rules: Vec<String>) -> Self {
         Converged {
-            step,
+            status,
+            reason: None,
+            missing: false,
             rules,
             before: None,
             after: None,
             change: None,
             unknown_principal: false,
+        }
+    }
+
+    /// The same, ended with `status` for `reason`.
+    pub fn ended(self, status: Status, reason: impl Into<String>) -> Self {
+        Converged {
+            status,
+            reason: Some(reason.into()),
+            ..self
+        }
+    }
+
+    /// The same, for a repository that does not exist.
+    pub(crate) fn gone(self) -> Self {
+        Converged {
+            missing: true,
+            ..self.ended(Status::Skipped, "the repository does not exist")
         }
     }
 }
@@ -187,17 +180,16 @@ impl Remediator {
             Ok(i) => i,
             Err(EcrError::RepositoryNotFound(_)) => {
                 let rules = self.config.matching(repository).map(|r| r.name.clone());
-                return Ok(Converged::new(Step::NotFound, rules.collect()));
+                return Ok(Converged::new(Status::Skipped, rules.collect()).gone());
             }
             Err(e) => return Err(e),
         };
-        let mut out = Converged::new(Step::Unchanged, inspection.rules);
+        let mut out = Converged::new(Status::Unchanged, inspection.rules);
         out.before = inspection.current;
         let decision = match inspection.decision {
             Ok(d) => d,
             Err(e) => {
-                out.step = Step::Failed(e.to_string());
-                return Ok(out);
+                return Ok(out.ended(Status::Failed, e.to_string()));
             }
         };
         if !decision.lookalikes.is_empty() {
@@ -221,11 +213,11 @@ impl Remediator {
         out.after = after;
         out.change = Some(change);
         if self.config.dry_run {
-            out.step = Step::Planned(match out.after {
+            let reason = match out.after {
                 Some(_) => "dry run: the policy would be written",
                 None => "dry run: the policy would be deleted, nothing is left in it",
-            });
-            return Ok(out);
+            };
+            return Ok(out.ended(Status::Planned, reason));
         }
         self.write(repository, out, cause).await
     }
@@ -244,19 +236,17 @@ impl Remediator {
             }
             None => self.ecr.delete_policy(&self.registry_id, repository).await,
         };
-        out.step = match written {
+        match written {
             Ok(()) => {
                 let change = out.change.clone().unwrap_or_default();
                 log_change(repository, &change, out.after.is_none(), cause);
-                Step::Applied
+                out.status = Status::Applied;
+                Ok(out)
             }
-            Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
-            Err(e) if e.is_principal_not_found() => {
-                return self.isolate(repository, out, cause).await;
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(out)
+            Err(EcrError::RepositoryNotFound(_)) => Ok(out.gone()),
+            Err(e) if e.is_principal_not_found() => self.isolate(repository, out, cause).await,
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -38,7 +38,7 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 /// and changed, by `Sid`, and what set it off.
 pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
-    for d in documents.iter().filter(|d| d.outcome == Status::Applied) {
+    for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
         info!(
             document = %d.document,
@@ -105,11 +105,11 @@ impl Remediator {
         };
         if let Some(after) = after {
             report.after = after;
-            report.outcome = self.write_registry_policy(report.after.as_deref()).await?;
+            report.status = self.write_registry_policy(report.after.as_deref()).await?;
         }
         let mut notes = self.pull_through_cache_notes().await?;
         if !want.unwritable_grants.is_empty() {
-            report.outcome = Status::Failed;
+            report.status = Status::Failed;
             notes.insert(
                 0,
                 format!(

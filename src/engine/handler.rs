@@ -8,7 +8,7 @@ use tracing::{debug, warn};
 use crate::config::Rule;
 use crate::ecr::{Creation, EcrError};
 use crate::engine::clock::epoch_now;
-use crate::engine::converge::{Cause, Converged, Remediator, Step};
+use crate::engine::converge::{Cause, Converged, Remediator};
 use crate::engine::outcome::{Outcome, RetryableError, Status};
 use crate::engine::sweep::{NoObserver, SweepOptions};
 use crate::event::{Classified, Event, Schedule, Target, Trigger};
@@ -130,21 +130,19 @@ impl Remediator {
             }
         }
         let converged = self.converge(&target.repository, cause).await?;
-        match (&converged.step, caller) {
-            (Step::NotFound, Some(caller)) => {
-                self.create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
-                    .await
-            }
-            (Step::Unchanged, _) if rules.is_empty() => Ok(Converged {
-                step: Step::Skipped(
-                    "no rule matches this repository, and its policy holds no statement of this \
-                     deployment"
-                        .into(),
-                ),
-                ..converged
-            }),
-            _ => Ok(converged),
+        if let (true, Some(caller)) = (converged.missing, caller) {
+            return self
+                .create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
+                .await;
         }
+        if converged.status == Status::Unchanged && rules.is_empty() {
+            return Ok(converged.ended(
+                Status::Skipped,
+                "no rule matches this repository, and its policy holds no statement of this \
+                 deployment",
+            ));
+        }
+        Ok(converged)
     }
 
     async fn scheduled(
@@ -174,13 +172,13 @@ impl Remediator {
             // An asynchronous invocation's answer is thrown away: the summary must be in the log.
             Ok(report) => Outcome {
                 reason: Some(sweep_summary(&report)),
-                outcome: Status::Swept,
+                status: Status::Swept,
                 rules,
                 sweep: Some(report),
                 ..out
             },
             Err(e) => Outcome {
-                outcome: Status::Failed,
+                status: Status::Failed,
                 rules,
                 ..out
             }
@@ -211,7 +209,7 @@ impl Remediator {
         let documents = self.converge_registry().await;
         crate::engine::documents::log_document_changes(&documents, cause);
         let out = Outcome {
-            outcome: crate::engine::outcome::overall(&documents),
+            status: crate::engine::outcome::overall(&documents),
             ..out
         };
         if let Some(d) = documents.iter().find(|d| d.retryable) {
@@ -255,30 +253,31 @@ impl Remediator {
         let allowed = rules
             .iter()
             .any(|r| r.create_on_denied_pull && r.names_caller(caller));
-        let step = if !allowed {
-            Step::Skipped(
+        if !allowed {
+            return Ok(not_found.ended(
+                Status::Skipped,
                 "the repository does not exist, and no matching rule with createOnDeniedPull \
-                 names the caller"
-                    .into(),
-            )
-        } else if self.config.dry_run {
-            Step::Planned("dry run: the repository would be created and its policy attached")
-        } else {
-            let creation = self
-                .ecr
-                .create_repository(&self.registry_id, repository)
-                .await?;
-            debug!(repository, ?creation, "repository created on a denied pull");
-            let converged = self.converge(repository, cause).await?;
-            return Ok(match (creation, &converged.step) {
-                (Creation::Created, Step::Applied | Step::Unchanged) => Converged {
-                    step: Step::Created,
-                    ..converged
-                },
-                _ => converged,
-            });
-        };
-        Ok(Converged { step, ..not_found })
+                 names the caller",
+            ));
+        }
+        if self.config.dry_run {
+            let reason = "dry run: the repository would be created and its policy attached";
+            return Ok(not_found.ended(Status::Planned, reason));
+        }
+        let creation = self
+            .ecr
+            .create_repository(&self.registry_id, repository)
+            .await?;
+        debug!(repository, ?creation, "repository created on a denied pull");
+        let converged = self.converge(repository, cause).await?;
+        let fresh = matches!(converged.status, Status::Applied | Status::Unchanged);
+        Ok(match creation {
+            Creation::Created if fresh => Converged {
+                status: Status::Created,
+                ..converged
+            },
+            _ => converged,
+        })
     }
 }
 
@@ -287,7 +286,7 @@ fn sweep_summary(r: &crate::engine::outcome::SweepReport) -> String {
     let documents_failed = r
         .documents
         .iter()
-        .filter(|d| d.outcome == Status::Failed)
+        .filter(|d| d.status == Status::Failed)
         .count();
     format!(
         "listed {}, checked {}, applied {}, revoked {}, failed {} (and {} of the registry's \
@@ -315,7 +314,7 @@ fn finish(
         Err(e) if e.is_retryable() => {
             return Err(RetryableError {
                 outcome: Box::new(Outcome {
-                    outcome: Status::Failed,
+                    status: Status::Failed,
                     ..out.because(format!("{e} (retryable)"))
                 }),
                 source: Some(e),
@@ -323,14 +322,14 @@ fn finish(
         }
         Err(e) => {
             return Ok(Outcome {
-                outcome: Status::Failed,
+                status: Status::Failed,
                 ..out.because(e.to_string())
             })
         }
     };
-    let (status, reason) = converged.status();
+    let (status, reason) = converged.explained();
     let out = Outcome {
-        outcome: status,
+        status,
         rules: converged.rules,
         reason,
         ..out
@@ -350,7 +349,7 @@ fn finish(
 /// How long after the event its outcome came, for outcomes that looked at a document: how long
 /// a pod may have waited for its grant. Sweeps and skipped events have no such age.
 fn event_age(outcome: &Outcome, event_time: Option<i64>, now: i64) -> Option<u64> {
-    let looked = !matches!(outcome.outcome, Status::Skipped | Status::Swept);
+    let looked = !matches!(outcome.status, Status::Skipped | Status::Swept);
     let timed = !matches!(outcome.trigger, Trigger::Scheduled | Trigger::Unrecognized);
     let time = event_time.filter(|_| looked && timed)?;
     Some(now.saturating_sub(time).max(0) as u64)

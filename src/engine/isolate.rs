@@ -4,7 +4,8 @@
 
 use crate::config::{desired_statements, Rule};
 use crate::ecr::EcrError;
-use crate::engine::converge::{log_change, Cause, Converged, Remediator, Step};
+use crate::engine::converge::{log_change, Cause, Converged, Remediator};
+use crate::engine::outcome::Status;
 use crate::policy::{self, Plan};
 
 /// How one trial write of the isolation went.
@@ -36,8 +37,7 @@ impl Remediator {
             .matching(repository)
             .partition(|r| !r.named_arns().is_empty());
         if suspects.is_empty() {
-            out.step = Step::Failed(NO_SUSPECT.into());
-            return Ok(out);
+            return Ok(out.ended(Status::Failed, NO_SUSPECT));
         }
         let sids = |rules: &[&Rule]| -> Vec<String> {
             let statements = rules.iter().flat_map(|r| r.statements(owner));
@@ -58,8 +58,7 @@ impl Remediator {
                 }
                 Trial::UnknownPrincipal => failed.push(suspect),
                 Trial::Refused(reason) => {
-                    out.step = Step::Failed(reason);
-                    return Ok(out);
+                    return Ok(out.ended(Status::Failed, reason));
                 }
             }
         }
@@ -69,18 +68,18 @@ impl Remediator {
                 Trial::Written(text) => current = text,
                 Trial::UnknownPrincipal => {}
                 Trial::Refused(reason) => {
-                    out.step = Step::Failed(reason);
-                    return Ok(out);
+                    return Ok(out.ended(Status::Failed, reason));
                 }
             }
         }
         out.after = current;
         out.unknown_principal = !failed.is_empty();
-        out.step = match failed.is_empty() {
-            true => Step::Applied,
-            false => Step::Failed(unknown_principal_reason(&failed, !accepted.is_empty())),
-        };
-        Ok(out)
+        if failed.is_empty() {
+            out.status = Status::Applied;
+            return Ok(out);
+        }
+        let reason = unknown_principal_reason(&failed, !accepted.is_empty());
+        Ok(out.ended(Status::Failed, reason))
     }
 
     /// Writes what `rules` want, keeping the owned statements named in `keep` as they are.

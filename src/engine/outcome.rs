@@ -33,7 +33,8 @@ pub enum Status {
 pub struct DocumentReport {
     /// `registry policy`, or `template PREFIX`.
     pub document: String,
-    pub outcome: Status,
+    #[serde(rename = "outcome")]
+    pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The document before and after a change written or planned (`after`: `None` when it is, or
@@ -51,7 +52,7 @@ impl DocumentReport {
     pub fn new(document: impl Into<String>, outcome: Status) -> Self {
         DocumentReport {
             document: document.into(),
-            outcome,
+            status: outcome,
             reason: None,
             before: None,
             after: None,
@@ -67,7 +68,7 @@ impl DocumentReport {
 
 /// The outcome that stands for several documents: the worst of them.
 pub fn overall(documents: &[DocumentReport]) -> Status {
-    let has = |s: Status| documents.iter().any(|d| d.outcome == s);
+    let has = |s: Status| documents.iter().any(|d| d.status == s);
     [Status::Failed, Status::Applied, Status::Planned]
         .into_iter()
         .find(|s| has(*s))
@@ -114,7 +115,8 @@ pub struct Outcome {
     pub event_id: Option<String>,
     pub trigger: Trigger,
     pub repository: Option<String>,
-    pub outcome: Status,
+    #[serde(rename = "outcome")]
+    pub status: Status,
     pub rules: Vec<String>,
     pub reason: Option<String>,
     /// The counts of a scheduled sweep.
@@ -136,7 +138,7 @@ impl Outcome {
             event_id,
             trigger,
             repository: None,
-            outcome,
+            status: outcome,
             rules: Vec::new(),
             reason: None,
             sweep: None,
@@ -159,7 +161,7 @@ impl Outcome {
     /// Emits the invocation's structured log line.
     pub fn log(&self) {
         let trigger = serde_json::to_value(self.trigger).unwrap_or_default();
-        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let outcome = serde_json::to_value(self.status).unwrap_or_default();
         let (trigger, outcome) = (
             trigger.as_str().unwrap_or_default(),
             outcome.as_str().unwrap_or_default(),
@@ -169,7 +171,7 @@ impl Outcome {
         let rules = self.rules.join(",");
         let reason = self.reason.as_deref().unwrap_or_default();
         let event_age_seconds = self.event_age_seconds;
-        if self.outcome == Status::Failed {
+        if self.status == Status::Failed {
             warn!(
                 event_id,
                 trigger, repository, outcome, rules, reason, event_age_seconds, "event handled"

@@ -189,7 +189,7 @@ impl Remediator {
             });
         crate::engine::documents::log_document_changes(&documents, Cause::of(Trigger::Scheduled));
         for d in &documents {
-            if d.outcome == Status::Failed {
+            if d.status == Status::Failed {
                 let reason = d.reason.as_deref().unwrap_or_default();
                 warn!(document = %d.document, reason, "registry document swept");
             }
@@ -292,7 +292,7 @@ impl Remediator {
         };
         match converged {
             Ok(c) => {
-                (result.status, result.reason) = c.status();
+                (result.status, result.reason) = c.explained();
                 (result.before, result.after, result.change) = (c.before, c.after, c.change);
             }
             Err(e) => result.reason = Some(e.to_string()),

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
 use crate::ecr::fake::{FakeEcr, Fault, REGISTRY};
-use crate::engine::converge::{Cause, Remediator, Step};
+use crate::engine::converge::{Cause, Remediator};
+use crate::engine::outcome::Status;
 use crate::engine::sweep::{NoObserver, SweepOptions};
 use crate::event::Trigger;
 
@@ -30,10 +31,10 @@ async fn a_repository_without_a_policy_costs_one_read_and_one_write_then_one_rea
     let fake = Arc::new(FakeEcr::with(&[("team-a/api", None)]));
     let r = remediator(&fake, &[ACCOUNTS], false);
     let first = r.converge("team-a/api", cause()).await.unwrap();
-    assert_eq!(first.step, Step::Applied);
+    assert_eq!(first.status, Status::Applied);
     assert!(fake.policy("team-a/api").unwrap().contains("222222222222"));
     let second = r.converge("team-a/api", cause()).await.unwrap();
-    assert_eq!(second.step, Step::Unchanged);
+    assert_eq!(second.status, Status::Unchanged);
     assert_eq!(
         fake.calls(),
         [
@@ -49,7 +50,7 @@ async fn a_dry_run_reads_and_never_writes() {
     let fake = Arc::new(FakeEcr::with(&[("team-a/api", None)]));
     let r = remediator(&fake, &[ACCOUNTS], true);
     let out = r.converge("team-a/api", cause()).await.unwrap();
-    assert!(matches!(out.step, Step::Planned(_)), "{out:?}");
+    assert_eq!(out.status, Status::Planned, "{out:?}");
     assert_eq!(fake.calls(), ["GetRepositoryPolicy team-a/api"]);
     assert_eq!(fake.policy("team-a/api"), None);
 }
@@ -70,7 +71,7 @@ async fn a_repository_deleted_meanwhile_ends_not_found_without_a_write() {
     fake.inject("GetRepositoryPolicy", Fault::RepositoryNotFound);
     let r = remediator(&fake, &[ACCOUNTS], false);
     let out = r.converge("team-a/api", cause()).await.unwrap();
-    assert_eq!(out.step, Step::NotFound);
+    assert!(out.missing && out.status == Status::Skipped, "{out:?}");
     assert_eq!(fake.calls(), ["GetRepositoryPolicy team-a/api"]);
 }
 
@@ -82,9 +83,8 @@ async fn an_unknown_role_keeps_its_rule_out_and_lets_the_other_rules_land() {
     fake.inject("SetRepositoryPolicy", Fault::PrincipalNotFound);
     let r = remediator(&fake, &[ACCOUNTS, ROLES], false);
     let out = r.converge("team-a/api", cause()).await.unwrap();
-    let Step::Failed(reason) = &out.step else {
-        panic!("{out:?}");
-    };
+    assert_eq!(out.status, Status::Failed, "{out:?}");
+    let reason = out.reason.as_deref().unwrap_or_default();
     assert!(reason.contains("rule ci"), "{reason}");
     let policy = fake.policy("team-a/api").unwrap();
     assert!(

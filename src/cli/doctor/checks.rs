@@ -377,7 +377,7 @@ fn pull_through_cache(f: &Facts, config: &Config) -> Vec<Check> {
 
 fn document(d: &DocumentReport) -> Check {
     let reason = d.reason.clone().unwrap_or_default();
-    match d.outcome {
+    match d.status {
         Status::Unchanged => ok(d.document.clone(), "what the rules say"),
         Status::Failed => miss(
             d.document.clone(),
