@@ -18,8 +18,8 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::ecr::SdkEcr;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::SdkEcr;
 use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
 use std::sync::Arc;
@@ -305,7 +305,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
 async fn throttling_slows_a_sweep_down_but_never_fails_it() {
     use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
     use aws_sdk_ecr::types::Repository;
-    use ecr_policy_remediator::engine::sweep::{NoObserver, SweepOptions};
+    use ecr_policy_remediator::{NoObserver, SweepOptions};
 
     let list = mock!(Client::describe_repositories)
         .match_requests(|r| {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::Config;
 use ecr_policy_remediator::{Outcome, Remediator, Status};
 use serde_json::{json, Value};
 
@@ -45,7 +45,7 @@ async fn api_creation_grants_the_configured_policy() {
     assert_eq!(out.status, Status::Applied, "{out:?}");
     assert_eq!(
         out.trigger,
-        ecr_policy_remediator::event::Trigger::RepositoryCreated
+        ecr_policy_remediator::Trigger::RepositoryCreated
     );
     assert_eq!(out.rules, ["team-a", "team-a-ci"]);
     let policy = policy(&client, "team-a/payments-api")
@@ -399,10 +399,7 @@ async fn a_statement_someone_else_removed_is_restored_and_theirs_kept() {
     .await;
     let out = handle(&r, &load_event("policy-changed-statement-removed.json")).await;
     assert_eq!(out.status, Status::Applied, "{out:?}");
-    assert_eq!(
-        out.trigger,
-        ecr_policy_remediator::event::Trigger::PolicyChanged
-    );
+    assert_eq!(out.trigger, ecr_policy_remediator::Trigger::PolicyChanged);
     let after = policy(&client, "team-a/payments-api").await.unwrap();
     assert!(after.contains(FOREIGN));
     assert_eq!(

@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::converge::Cause;
-use ecr_policy_remediator::engine::outcome::DocumentReport;
-use ecr_policy_remediator::event::Trigger;
+use ecr_policy_remediator::Cause;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::DocumentReport;
+use ecr_policy_remediator::Trigger;
 use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
 

@@ -7,11 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::outcome::SweepReport;
-use ecr_policy_remediator::engine::sweep::{
-    NoObserver, RepositoryResult, SweepObserver, SweepOptions,
-};
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::SweepReport;
+use ecr_policy_remediator::{NoObserver, RepositoryResult, SweepObserver, SweepOptions};
 use ecr_policy_remediator::{Remediator, Status};
 use futures_util::stream::{self, StreamExt};
 

@@ -9,12 +9,12 @@ use futures_util::stream::{self, StreamExt};
 use wildmatch::WildMatch;
 
 use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
-use ecr_policy_remediator::desired::grants::{grants, wanted, Document, Grant};
-use ecr_policy_remediator::ecr::EcrError;
-use ecr_policy_remediator::engine::converge::Remediator;
+use ecr_policy_remediator::EcrError;
+use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::{grants, wanted, Document, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AccessFormat {
+pub(crate) enum AccessFormat {
     /// Aligned columns, and a count of the grants no rule explains.
     Table,
     /// An array of grants.
@@ -40,7 +40,7 @@ pub(crate) async fn access(
 ) -> Result<Ran, CliError> {
     let config = load_config(config)?;
     for name in &o.repositories {
-        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let aws_error = |what: &str, e: EcrError| CliError::Aws(format!("cannot read {what}: {e}"));
@@ -119,9 +119,8 @@ async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
     let Some(text) = r.ecr().get_registry_policy().await? else {
         return Ok(Vec::new());
     };
-    let arn = ecr_policy_remediator::engine::documents::repository_arn(r.region(), r.registry_id());
-    let wanted =
-        ecr_policy_remediator::desired::registry::registry_statements_by_rule(r.config(), &arn);
+    let arn = ecr_policy_remediator::repository_arn(r.region(), r.registry_id());
+    let wanted = ecr_policy_remediator::registry_statements_by_rule(r.config(), &arn);
     let at = Document {
         source: "registry policy",
         repository: "*",

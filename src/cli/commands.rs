@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use serde_json::Value;
 
-use ecr_policy_remediator::config::{Config, ConfigError};
-use ecr_policy_remediator::engine::converge::Remediator;
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Outcome, Status};
-use ecr_policy_remediator::policy::Plan;
+use ecr_policy_remediator::Plan;
+use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::{Config, ConfigError};
+use ecr_policy_remediator::{DocumentReport, Outcome, Status};
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
@@ -20,7 +20,7 @@ pub(crate) const USAGE_ERROR: u8 = 2;
 pub(crate) const CHANGES: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Diffs and a summary table.
     Text,
     /// The Lambda's outcome object.
@@ -29,7 +29,7 @@ pub enum OutputFormat {
 
 /// Where the subcommands reach AWS; the standard environment fills in what is not given.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct AwsOptions {
+pub(crate) struct AwsOptions {
     /// AWS region of the registry (default: AWS_REGION, or the profile's region).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -48,7 +48,7 @@ pub(crate) struct Ran {
 
 impl Ran {
     /// The exit code: 1 when something failed; with `detailed`, 2 when there are changes.
-    pub fn code(self, detailed: bool) -> u8 {
+    pub(crate) fn code(self, detailed: bool) -> u8 {
         match (self.failed, detailed && self.changes) {
             (true, _) => FAILED,
             (false, true) => CHANGES,
@@ -67,7 +67,7 @@ pub(crate) enum CliError {
 pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     let config = match path {
         Some(path) => Config::from_file(&path).map(|mut c| {
-            c.dry_run |= ecr_policy_remediator::config::dry_run_from_env();
+            c.dry_run |= ecr_policy_remediator::dry_run_from_env();
             c
         }),
         None => Config::from_env(),
@@ -149,7 +149,7 @@ pub(crate) async fn plan(
     let mut config = load_config(config)?;
     config.dry_run = true;
     for name in repositories {
-        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let mut ran = Ran::default();
@@ -200,9 +200,7 @@ pub(crate) fn print_document(d: &DocumentReport) {
     println!("== {}", d.document);
     match d.status {
         Status::Planned | Status::Applied => {
-            if d.after.is_none()
-                && d.document == ecr_policy_remediator::engine::documents::REGISTRY_POLICY
-            {
+            if d.after.is_none() && d.document == ecr_policy_remediator::REGISTRY_POLICY {
                 println!("   the policy would be deleted: no statement would be left in it");
             }
             if d.after.is_some() || d.before.is_some() {

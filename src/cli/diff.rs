@@ -20,7 +20,7 @@ fn lines(out: &mut String, mark: char, text: &str) {
 /// The difference between two policy texts (`None`: no policy), statement by statement: each
 /// statement added, removed or changed is headed `+`, `-` or `~` with its `Sid`; a changed one
 /// shows the lines that changed. Text that is not a policy falls back to a line diff.
-pub fn statement_diff(before: Option<&str>, after: Option<&str>) -> String {
+pub(super) fn statement_diff(before: Option<&str>, after: Option<&str>) -> String {
     let parse = |t: Option<&str>| t.map_or(Some((None, Vec::new())), named_statements);
     let (Some((v0, old)), Some((v1, new))) = (parse(before), parse(after)) else {
         return line_diff(before.unwrap_or_default(), after.unwrap_or_default());

@@ -1,10 +1,10 @@
 //! The command line: the Lambda's own code path, runnable from a workstation or a CI job.
 
-pub mod access;
-pub mod commands;
+pub(crate) mod access;
+pub(crate) mod commands;
 mod diff;
-pub mod doctor;
-pub mod reconcile;
+pub(crate) mod doctor;
+pub(crate) mod reconcile;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::access::{access, AccessFormat, AccessOptions};
 use crate::cli::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
-pub use crate::cli::commands::{AwsOptions, OutputFormat};
+pub(crate) use crate::cli::commands::{AwsOptions, OutputFormat};
 use crate::cli::doctor::{doctor, DoctorFormat};
 use crate::cli::reconcile::{reconcile, ReconcileOptions};
 
@@ -28,7 +28,7 @@ use crate::cli::reconcile::{reconcile, ReconcileOptions};
         The subcommands run the Lambda's code against the ECR endpoint of the standard AWS environment \
         (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
@@ -38,7 +38,7 @@ pub struct Cli {
 /// Terraform's convention, for CI drift checks: 0 nothing to change, 1 an error, 2 changes
 /// planned (or made).
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
-pub struct ExitCodes {
+pub(crate) struct ExitCodes {
     /// Exit 2 when changes are planned (or made), 0 when there are none, 1 on any error (a
     /// usage or configuration error included), as `terraform plan -detailed-exitcode` does.
     #[arg(long)]
@@ -46,7 +46,7 @@ pub struct ExitCodes {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Handle EventBridge events exactly as the Lambda does; prints one outcome line per event.
     #[command(
         after_help = "Example:\n  ecr-policy-remediator handle --config rules.json --dry-run events/create-repository-api.json"
@@ -170,7 +170,7 @@ impl Command {
 
     /// The log level when `RUST_LOG` does not say: the Lambda's `info`, except under a progress
     /// bar, whose line the per-repository log lines would break (the summary lists failures).
-    pub fn default_log_level(&self) -> LevelFilter {
+    pub(crate) fn default_log_level(&self) -> LevelFilter {
         match self {
             Command::Reconcile {
                 output: OutputFormat::Text,
@@ -184,7 +184,7 @@ impl Command {
 /// Runs one subcommand: 0 when nothing failed, 1 when something did (an event, a repository, or
 /// a call to AWS), 2 for a usage or configuration error; with `--detailed-exitcode`, 2 means
 /// changes planned and every error is 1.
-pub async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
+pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
     let detailed = command.exit_codes().detailed_exitcode;
     let result = match command {
         Command::Handle {

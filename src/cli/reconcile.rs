@@ -11,9 +11,9 @@ use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use crate::cli::commands::{
     connect, load_config, print_diff, print_document, AwsOptions, CliError, OutputFormat, Ran,
 };
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Status, SweepReport};
-use ecr_policy_remediator::engine::sweep::{RepositoryResult, SweepObserver, SweepOptions};
-use ecr_policy_remediator::policy::Change;
+use ecr_policy_remediator::Change;
+use ecr_policy_remediator::{DocumentReport, Status, SweepReport};
+use ecr_policy_remediator::{RepositoryResult, SweepObserver, SweepOptions};
 
 /// A change planned or made: the repository, its policy before, after (`None`: deleted), and
 /// the Sids that came, went and changed.

@@ -31,7 +31,9 @@ pub struct Grant {
     pub principal: String,
     /// `push`, `pull`, `all` (ecr:*), `deny`, or `other` (image actions short of a pull).
     pub access: String,
+    /// The actions granted, sorted.
     pub actions: Vec<String>,
+    /// The statement's `Sid`, when it has one.
     pub sid: Option<String>,
     /// The rule that gives exactly this; `None`: no rule explains it.
     pub rule: Option<String>,
@@ -41,7 +43,9 @@ pub struct Grant {
 /// carry no `Resource`.
 #[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {
+    /// Which document: `repository policy`, `registry policy` or `template PREFIX`.
     pub source: &'a str,
+    /// The repository (or pattern) the document concerns.
     pub repository: &'a str,
 }
 
@@ -59,7 +63,7 @@ pub fn wanted<'a>(rules: impl IntoIterator<Item = &'a Rule>, config: &Config) ->
 }
 
 /// Statements with the rule that wants each.
-pub type Wanted = Vec<(String, Statement)>;
+pub(crate) type Wanted = Vec<(String, Statement)>;
 
 /// Every grant in a policy text, each with the rule that explains it, if one does: a rule in
 /// `wanted` whose statement names the principal with at least the grant's actions (and, for a

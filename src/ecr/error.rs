@@ -12,13 +12,18 @@ pub enum EcrError {
     /// The work did not finish in the time it had.
     #[error("{0}")]
     Timeout(String),
+    /// ECR (or the way to it) answered with an error.
     #[error("ECR {operation} failed: {message}")]
     Api {
+        /// The ECR operation, as `SetRepositoryPolicy`.
         operation: &'static str,
         /// ECR's error code, when it sent one.
         code: Option<String>,
+        /// ECR's message, or one sentence for a transport failure.
         message: String,
+        /// Whether a retry could fix it: throttling, 5xx, a network failure.
         retryable: bool,
+        /// The SDK's error, when there is one.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 
 use crate::desired::templates::CurrentTemplate;
 pub use error::EcrError;
-pub use paced::Paced;
-pub use registry::SCOPE_SETTING;
+pub(crate) use paced::Paced;
+pub(crate) use registry::SCOPE_SETTING;
 pub use sdk::SdkEcr;
 
 /// One repository of a listing.
@@ -67,6 +67,7 @@ pub trait EcrClient: std::fmt::Debug + Send + Sync {
     ) -> Result<Creation, EcrError>;
     /// The registry policy's text; `None` when there is none.
     async fn get_registry_policy(&self) -> Result<Option<String>, EcrError>;
+    /// Replaces the registry policy.
     async fn put_registry_policy(&self, text: &str) -> Result<(), EcrError>;
     /// Deletes the registry policy; one already gone is no error.
     async fn delete_registry_policy(&self) -> Result<(), EcrError>;
@@ -77,6 +78,7 @@ pub trait EcrClient: std::fmt::Debug + Send + Sync {
         -> Result<Vec<String>, EcrError>;
     /// Every repository creation template.
     async fn list_templates(&self) -> Result<Vec<CurrentTemplate>, EcrError>;
+    /// Creates a repository creation template marked with `description`.
     async fn create_template(
         &self,
         prefix: &str,

@@ -14,13 +14,13 @@ use crate::ecr::{Creation, EcrClient, EcrError, Listed};
 
 /// Another client, each call of which waits for its turn: one request at a time, no bursts.
 #[derive(Debug)]
-pub struct Paced {
+pub(crate) struct Paced {
     inner: Arc<dyn EcrClient>,
     limiter: DefaultDirectRateLimiter,
 }
 
 impl Paced {
-    pub fn new(inner: Arc<dyn EcrClient>, requests_per_second: f64) -> Self {
+    pub(crate) fn new(inner: Arc<dyn EcrClient>, requests_per_second: f64) -> Self {
         let period = Duration::from_secs_f64(1.0 / requests_per_second.clamp(0.001, 1_000_000.0));
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))

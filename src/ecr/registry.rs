@@ -10,7 +10,7 @@ use crate::desired::templates::CurrentTemplate;
 use crate::ecr::{EcrError, SdkEcr};
 
 /// The account setting that says what a registry policy may hold.
-pub const SCOPE_SETTING: &str = "REGISTRY_POLICY_SCOPE";
+pub(crate) const SCOPE_SETTING: &str = "REGISTRY_POLICY_SCOPE";
 
 fn applied_for(kinds: &[String]) -> Vec<RctAppliedFor> {
     kinds

@@ -18,6 +18,7 @@ pub struct SdkEcr {
 }
 
 impl SdkEcr {
+    /// Wraps an SDK client built from the standard AWS configuration.
     pub fn new(client: Client) -> Self {
         SdkEcr { client }
     }

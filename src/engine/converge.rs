@@ -121,6 +121,7 @@ impl Remediator {
         Ok(Self::new(config, ecr, registry_id, region))
     }
 
+    /// A remediator over any ECR client (the SDK's, a paced one, or a test's).
     pub fn new(
         config: Config,
         ecr: Arc<dyn EcrClient>,
@@ -143,14 +144,17 @@ impl Remediator {
         self
     }
 
+    /// The validated rules.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// The registry the function acts on: its own account.
     pub fn registry_id(&self) -> &str {
         &self.registry_id
     }
 
+    /// The region of the registry.
     pub fn region(&self) -> &str {
         &self.region
     }
@@ -253,12 +257,14 @@ impl Remediator {
 /// What set a convergence off: named in the audit line of every change it makes.
 #[derive(Debug, Clone, Copy)]
 pub struct Cause<'a> {
+    /// What kind of event it was.
     pub trigger: Trigger,
     /// The principal whose call the event records (the puller, the policy's editor), if any.
     pub caller: Option<&'a str>,
 }
 
 impl Cause<'_> {
+    /// A cause with no caller: the sweep, the command line.
     pub fn of(trigger: Trigger) -> Self {
         Cause {
             trigger,

@@ -12,6 +12,7 @@ use crate::engine::converge::{Cause, Remediator};
 use crate::engine::outcome::{DocumentReport, Status};
 use crate::policy::{self, Kind, Plan};
 
+/// The name the registry policy goes by in reports.
 pub const REGISTRY_POLICY: &str = "registry policy";
 
 /// `arn:PARTITION:ecr:REGION:ACCOUNT:repository`, the base of the registry statements'
@@ -36,7 +37,7 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 
 /// The audit line of every registry document a convergence changed: which statements came, went
 /// and changed, by `Sid`, and what set it off.
-pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
+pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());

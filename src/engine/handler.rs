@@ -20,7 +20,7 @@ const OWN_WRITE: &str = "the function's own write: nothing to check";
 /// How long after an event IAM's "Principal not found" may still be its propagation delay, and
 /// so worth Lambda's retries (one after about a minute, one after about two more). Past it, the
 /// principal is taken to be gone, and the outcome is `failed`.
-pub const PRINCIPAL_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
+pub(crate) const PRINCIPAL_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 impl Remediator {
     /// Handles one event and logs its outcome. `Err` only for what a retry may fix. `deadline` is

@@ -33,11 +33,14 @@ const MAX_FAILED_NAMES: usize = 20;
 /// How one sweep runs.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
+    /// Repositories converged at once.
     pub concurrency: usize,
+    /// ECR requests per second for the whole sweep.
     pub requests_per_second: f64,
     /// No repository is started after `deadline - safety_margin`, and none is waited for after
     /// `deadline - safety_margin / 2`.
     pub deadline: Option<SystemTime>,
+    /// How long before the deadline the sweep stops starting and waiting.
     pub safety_margin: Duration,
     /// Most repositories this sweep takes on. `None`: as many as the deadline allows.
     pub budget: Option<usize>,
@@ -61,14 +64,20 @@ impl From<&SweepSettings> for SweepOptions {
 /// One repository's result in a sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryResult {
+    /// The repository.
     pub repository: String,
+    /// The rules that match it.
     pub rules: Vec<String>,
+    /// How it ended.
     pub status: Status,
+    /// Why, when the status alone does not say it.
     pub reason: Option<String>,
     /// The policy before and after, when a change was written or planned (`after` is `None` when
     /// the policy is deleted).
     pub before: Option<String>,
+    /// Its policy written or planned; `None` when deleted (or never there).
     pub after: Option<String>,
+    /// What changed, by `Sid`.
     pub change: Option<Change>,
 }
 
@@ -76,6 +85,7 @@ pub struct RepositoryResult {
 pub trait SweepObserver: Sync {
     /// The number of repositories this sweep will take on, once known.
     fn started(&self, _total: usize) {}
+    /// Called once per repository, as it finishes.
     fn repository(&self, _result: &RepositoryResult) {}
     /// The registry policy or a creation template, converged.
     fn document(&self, _result: &DocumentReport) {}

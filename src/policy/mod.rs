@@ -10,9 +10,9 @@
 //! resource or negation elements). A `Deny`, or anything else that merely borrows the prefix, is
 //! foreign: removing it could widen access.
 
-pub mod canonical;
-pub mod diff;
-pub mod ownership;
+pub(crate) mod canonical;
+pub(crate) mod diff;
+pub(crate) mod ownership;
 
 use std::collections::BTreeSet;
 
@@ -23,14 +23,14 @@ use serde_json::Value;
 
 use crate::policy::canonical::canonical;
 use crate::policy::ownership::Claim;
-pub use crate::policy::ownership::{alphanumeric, Kind, Ownership, SID_BASE, STATEMENT_KINDS};
+pub(crate) use crate::policy::ownership::{Kind, Ownership};
 
 /// ECR refuses larger policies.
-pub const MAX_POLICY_CHARS: usize = 10_240;
+pub(crate) const MAX_POLICY_CHARS: usize = 10_240;
 
 /// The `Version` of a policy the function creates from nothing. An existing policy keeps its
 /// own, or its absence: the version decides how `${...}` in someone else's statements is read.
-pub const DEFAULT_VERSION: &str = "2012-10-17";
+pub(crate) const DEFAULT_VERSION: &str = "2012-10-17";
 
 /// A statement the remediator owns. Always `Allow`; `Resource` only in a registry policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,8 +114,11 @@ pub enum PolicyError {
 /// The statements a change adds, removes and rewrites, by `Sid`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
+    /// `Sid`s of statements added.
     pub added: Vec<String>,
+    /// `Sid`s of statements removed.
     pub removed: Vec<String>,
+    /// `Sid`s of statements rewritten.
     pub changed: Vec<String>,
 }
 
@@ -125,9 +128,17 @@ pub enum Plan {
     /// The document already grants exactly what the rules say.
     Unchanged,
     /// Write this document.
-    Write { text: String, change: Change },
+    Write {
+        /// The whole new document.
+        text: String,
+        /// What it changes, by `Sid`.
+        change: Change,
+    },
     /// Nothing is left in it: delete the document.
-    Delete { change: Change },
+    Delete {
+        /// What goes, by `Sid`.
+        change: Change,
+    },
 }
 
 /// A plan, and the statements that use one of this deployment's Sids without being its own
@@ -181,7 +192,7 @@ pub fn plan(
 }
 
 /// [`plan`] for a document of any kind.
-pub fn plan_document(
+pub(crate) fn plan_document(
     current: Option<&str>,
     desired: &[Statement],
     keep: &[String],
@@ -351,13 +362,6 @@ fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>,
         out.push(Existing { raw, value, claim });
     }
     Ok((doc.version, doc.id, out))
-}
-
-/// Pretty-prints a policy for people; text that is not JSON is shown as it is.
-pub fn pretty(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]

@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::desired::registry::covers;
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Status};
+use ecr_policy_remediator::covers;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::{DocumentReport, Status};
 
 /// One trail, as CloudTrail describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Trail {
+pub(crate) struct Trail {
     pub name: String,
     pub home_region: String,
     pub multi_region: bool,
@@ -21,7 +21,7 @@ pub struct Trail {
 
 /// One EventBridge rule on the default bus, with its targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BusRule {
+pub(crate) struct BusRule {
     pub name: String,
     pub state: String,
     pub pattern: Option<String>,
@@ -32,7 +32,7 @@ pub struct BusRule {
 
 /// Where the function's rules come from, as its environment says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FunctionConfig {
+pub(crate) enum FunctionConfig {
     /// `REMEDIATOR_CONFIG`, and whether it is valid (the error otherwise).
     Inline(Result<(), String>),
     /// `REMEDIATOR_CONFIG_FILE`: a file in the package, which only `check-config` can read.
@@ -42,7 +42,7 @@ pub enum FunctionConfig {
 
 /// What `doctor` read of the registry account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub region: String,
     pub registry_id: String,
     pub trails: Vec<Trail>,
@@ -60,7 +60,7 @@ pub struct Facts {
 
 /// One line of the checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub check: String,
     pub ok: bool,
     pub detail: String,
@@ -106,7 +106,7 @@ const TRIGGERS: [(&str, &str, &str); 6] = [
 ];
 
 /// Every check, in the order an operator fixes them.
-pub fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
+pub(crate) fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
     let mut out = vec![trail(facts)];
     out.push(function(facts));
     let function_arn = facts.function.as_ref().map(|(arn, _)| arn.as_str());

@@ -2,7 +2,7 @@
 //! and ECR for `doctor`. Only the command line builds these clients: the Lambda's event path never
 //! loads them.
 
-pub mod checks;
+pub(crate) mod checks;
 
 use std::path::PathBuf;
 
@@ -12,10 +12,10 @@ use clap::ValueEnum;
 
 use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
 use crate::cli::doctor::checks::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
-use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DoctorFormat {
+pub(crate) enum DoctorFormat {
     /// A checklist, with the fix under each miss.
     Text,
     /// `{"checks": [...], "missing": N}`.

@@ -1,5 +1,12 @@
 use super::*;
 
+/// Pretty-prints a policy, as a person might rewrite it.
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| text.to_string())
+}
+
 fn owner() -> Ownership {
     Ownership::default()
 }
