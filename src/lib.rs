@@ -42,7 +42,7 @@ mod names;
 mod policy;
 
 pub use config::{dry_run_from_env, Config, ConfigError};
-pub use desired::grants::{grants, wanted, Document, Grant};
+pub use desired::grants::{desired_by_rule, grants, Document, Grant};
 pub use desired::registry::{covers, registry_statements_by_rule};
 pub use ecr::{EcrClient, EcrError, SdkEcr};
 pub use engine::converge::{Cause, Remediator};

@@ -11,7 +11,7 @@ use wildmatch::WildMatch;
 use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
 use ecr_policy_remediator::EcrError;
 use ecr_policy_remediator::Remediator;
-use ecr_policy_remediator::{grants, wanted, Document, Grant};
+use ecr_policy_remediator::{desired_by_rule, grants, Document, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AccessFormat {
@@ -105,7 +105,7 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
                 )))
             }
         };
-        let wanted = wanted(r.config().matching(name), r.config());
+        let wanted = desired_by_rule(r.config().matching(name), r.config());
         let at = Document {
             source: "repository policy",
             repository: name,
@@ -149,7 +149,7 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
             source: &source,
             repository: &pattern,
         };
-        out.extend(grants(text, at, &wanted(rules, r.config())));
+        out.extend(grants(text, at, &desired_by_rule(rules, r.config())));
     }
     Ok(out)
 }

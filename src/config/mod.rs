@@ -27,7 +27,7 @@ use crate::config::validate::{
 pub(crate) use crate::config::validate::{PULL_ACTIONS, PUSH_ACTIONS};
 use crate::names::caller::Caller;
 use crate::names::is_account_id;
-use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
+use crate::policy::{self, Condition, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -192,20 +192,20 @@ impl Rule {
             out.push(("Principals", Principal::Aws(arns), None));
         }
         if !p.organizations.is_empty() {
-            let condition = (
-                "StringEquals",
-                "aws:PrincipalOrgID",
-                p.organizations.clone(),
-            );
+            let condition = Condition {
+                operator: "StringEquals",
+                key: "aws:PrincipalOrgID",
+                values: p.organizations.clone(),
+            };
             out.push(("Org", Principal::Any, Some(condition)));
         }
         if !p.organization_paths.is_empty() {
-            let key = ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths");
-            out.push((
-                "OrgPaths",
-                Principal::Any,
-                Some((key.0, key.1, p.organization_paths.clone())),
-            ));
+            let condition = Condition {
+                operator: "ForAnyValue:StringLike",
+                key: "aws:PrincipalOrgPaths",
+                values: p.organization_paths.clone(),
+            };
+            out.push(("OrgPaths", Principal::Any, Some(condition)));
         }
         out
     }
@@ -224,9 +224,6 @@ impl Rule {
             .collect()
     }
 }
-
-/// A statement's condition: `(operator, key, values)`.
-pub(crate) type Condition = (&'static str, &'static str, Vec<String>);
 
 /// The statements every matching rule wants, sorted by `Sid`.
 pub(crate) fn desired_statements<'a>(

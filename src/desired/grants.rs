@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Config, Rule};
-use crate::policy::{Principal, Statement};
+use crate::policy::{Condition, Principal, Statement};
 
 const PULL: [&str; 3] = [
     "ecr:batchgetimage",
@@ -50,7 +50,10 @@ pub struct Document<'a> {
 }
 
 /// The statements some rules want, each with its rule: what a grant is explained by.
-pub fn wanted<'a>(rules: impl IntoIterator<Item = &'a Rule>, config: &Config) -> Wanted {
+pub fn desired_by_rule<'a>(
+    rules: impl IntoIterator<Item = &'a Rule>,
+    config: &Config,
+) -> DesiredByRule {
     rules
         .into_iter()
         .flat_map(|r| {
@@ -63,7 +66,7 @@ pub fn wanted<'a>(rules: impl IntoIterator<Item = &'a Rule>, config: &Config) ->
 }
 
 /// Statements with the rule that wants each.
-pub(crate) type Wanted = Vec<(String, Statement)>;
+pub(crate) type DesiredByRule = Vec<(String, Statement)>;
 
 /// Every grant in a policy text, each with the rule that explains it, if one does: a rule in
 /// `wanted` whose statement names the principal with at least the grant's actions (and, for a
@@ -207,7 +210,7 @@ fn explained_by(
         .find(|(_, w)| {
             let names = match (&w.principal, &w.condition) {
                 (Principal::Aws(arns), _) => arns.iter().any(|a| a == principal),
-                (Principal::Any, Some((_, key, values))) => {
+                (Principal::Any, Some(Condition { key, values, .. })) => {
                     let label = if key.eq_ignore_ascii_case("aws:PrincipalOrgID") {
                         "org"
                     } else {

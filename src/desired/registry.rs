@@ -13,7 +13,7 @@ pub(crate) const PULL_THROUGH_CACHE_ACTIONS: &[&str] =
 /// The registry statements the rules want, and the rules whose registry grant cannot be written
 /// because the registry's policy scope is V1.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RegistryWant {
+pub(crate) struct DesiredRegistry {
     pub statements: Vec<Statement>,
     pub unwritable_grants: Vec<String>,
 }
@@ -24,7 +24,7 @@ pub(crate) fn registry_statements(
     config: &Config,
     repository_arn: &str,
     scope_v2: bool,
-) -> RegistryWant {
+) -> DesiredRegistry {
     let mut statements: Vec<Statement> = by_rule(config, repository_arn, scope_v2)
         .into_iter()
         .map(|(_, s)| s)
@@ -36,7 +36,7 @@ pub(crate) fn registry_statements(
         let grants = config.rules.iter().filter(|r| r.registry_grant);
         grants.map(|r| r.name.clone()).collect()
     };
-    RegistryWant {
+    DesiredRegistry {
         statements,
         unwritable_grants,
     }

@@ -38,10 +38,32 @@ pub struct Statement {
     pub sid: String,
     pub principal: Principal,
     pub actions: Vec<String>,
-    /// `(operator, key, values)`, e.g. `("StringEquals", "aws:PrincipalOrgID", ["o-..."])`.
-    pub condition: Option<(&'static str, &'static str, Vec<String>)>,
+    /// Who among everyone: only with [`Principal::Any`].
+    pub condition: Option<Condition>,
     /// Repository ARNs (patterns), for a registry policy; empty for a repository policy.
     pub resources: Vec<String>,
+}
+
+/// The one condition of a statement the function writes, such as
+/// `{"StringEquals": {"aws:PrincipalOrgID": ["o-..."]}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// `StringEquals`, `ForAnyValue:StringLike`.
+    pub operator: &'static str,
+    /// `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`.
+    pub key: &'static str,
+    /// The organizations or paths.
+    pub values: Vec<String>,
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut inner = s.serialize_map(Some(1))?;
+        let values: std::collections::BTreeMap<&str, &Vec<String>> =
+            [(self.key, &self.values)].into_iter().collect();
+        inner.serialize_entry(self.operator, &values)?;
+        inner.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +89,6 @@ impl Serialize for Principal {
 
 impl Serialize for Statement {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Condition<'a>(&'a (&'static str, &'static str, Vec<String>));
-        impl Serialize for Condition<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let (op, key, values) = self.0;
-                let mut inner = s.serialize_map(Some(1))?;
-                inner.serialize_entry(op, &[(*key, values)].into_iter().collect::<Map>())?;
-                inner.end()
-            }
-        }
-        type Map<'a> = std::collections::BTreeMap<&'a str, &'a Vec<String>>;
         let mut st = s.serialize_struct("Statement", 5)?;
         st.serialize_field("Sid", &self.sid)?;
         st.serialize_field("Effect", "Allow")?;
@@ -86,7 +98,7 @@ impl Serialize for Statement {
             st.serialize_field("Resource", &self.resources)?;
         }
         if let Some(c) = &self.condition {
-            st.serialize_field("Condition", &Condition(c))?;
+            st.serialize_field("Condition", c)?;
         }
         st.end()
     }
@@ -291,7 +303,7 @@ fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
         })
         .collect();
     let have_sids: BTreeSet<&str> = have.iter().map(|(sid, _)| *sid).collect();
-    let want_sids: BTreeSet<&str> = want.iter().map(|(sid, _)| *sid).collect();
+    let desired_sids: BTreeSet<&str> = want.iter().map(|(sid, _)| *sid).collect();
     let same = |sid: &str| {
         let h: Vec<&Value> = have
             .iter()
@@ -307,11 +319,11 @@ fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
     };
     let strings = |set: Vec<&str>| set.into_iter().map(str::to_string).collect();
     Change {
-        added: strings(want_sids.difference(&have_sids).copied().collect()),
-        removed: strings(have_sids.difference(&want_sids).copied().collect()),
+        added: strings(desired_sids.difference(&have_sids).copied().collect()),
+        removed: strings(have_sids.difference(&desired_sids).copied().collect()),
         changed: strings(
             have_sids
-                .intersection(&want_sids)
+                .intersection(&desired_sids)
                 .copied()
                 .filter(|sid| !same(sid))
                 .collect(),

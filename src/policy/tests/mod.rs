@@ -29,11 +29,11 @@ fn org(name: &str) -> Statement {
         sid: owner().sid(name, "Org"),
         principal: Principal::Any,
         actions: vec!["ecr:BatchGetImage".into()],
-        condition: Some((
-            "StringEquals",
-            "aws:PrincipalOrgID",
-            vec!["o-a1b2c3d4e5".into()],
-        )),
+        condition: Some(Condition {
+            operator: "StringEquals",
+            key: "aws:PrincipalOrgID",
+            values: vec!["o-a1b2c3d4e5".into()],
+        }),
         resources: Vec::new(),
     }
 }
