@@ -34,6 +34,10 @@ impl Remediator {
             Err(e) => &mut e.outcome,
         };
         outcome.event_age_seconds = event_age(outcome, event.time, epoch_now());
+        if let Some(failure) = &event.sync_failure {
+            crate::engine::metrics::pull_through_cache_failure(failure);
+            outcome.reason = Some(failure.reason(outcome.reason.as_deref()));
+        }
         outcome.log();
         crate::engine::metrics::record(outcome);
         result
