@@ -287,3 +287,54 @@ fn a_successful_pull_through_cache_sync_neither_warns_nor_counts() {
     assert_eq!(seen.counts.get("PullThroughCacheFailures"), 0);
     assert_eq!(seen.outcome.reason, None);
 }
+
+const UNNAMED: &str = "denied pull from a caller that no matching rule names";
+
+#[test]
+fn a_denied_pull_without_user_identity_warns_of_no_caller_and_counts_none() {
+    let moto = Moto::start();
+    let (client, _) = moto.client();
+    block_on(create_repository(&client, "team-a/payments-api"));
+    let r = remediator(&client, sample_config());
+    // The same pull with its caller: a caller no rule names is warned of and counted.
+    let named = observe(&r, &load_event("pull-denied-outside-rules.json"));
+    assert_eq!(named.with_message(UNNAMED).len(), 1, "{:?}", named.lines);
+    assert_eq!(named.counts.get("UnnamedCallerPulls"), 1);
+
+    let mut event = load_event("pull-denied-outside-rules.json");
+    event["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("userIdentity");
+    let unnamed = observe(&r, &event);
+    assert_eq!(unnamed.outcome.trigger, Trigger::PullDenied);
+    assert_eq!(
+        unnamed.outcome.outcome,
+        Status::Unchanged,
+        "{:?}",
+        unnamed.outcome
+    );
+    assert!(
+        unnamed.with_message(UNNAMED).is_empty(),
+        "{:?}",
+        unnamed.lines
+    );
+    assert_eq!(unnamed.counts.get("UnnamedCallerPulls"), 0);
+    // An identity that names nobody, in the registry's own trail, is no caller either.
+    event["detail"]["userIdentity"] = json!({"invokedBy": "AWS Internal"});
+    event["account"] = REGISTRY.into();
+    event["detail"]["recipientAccountId"] = REGISTRY.into();
+    let nobody = observe(&r, &event);
+    assert_eq!(
+        nobody.outcome.outcome,
+        Status::Unchanged,
+        "{:?}",
+        nobody.outcome
+    );
+    assert!(
+        nobody.with_message(UNNAMED).is_empty(),
+        "{:?}",
+        nobody.lines
+    );
+    assert_eq!(nobody.counts.get("UnnamedCallerPulls"), 0);
+}

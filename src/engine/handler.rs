@@ -118,7 +118,7 @@ impl Remediator {
         cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         let rules: Vec<&Rule> = self.config.matching(&target.repository).collect();
-        if let Some(caller) = caller {
+        if let Some(caller) = caller.filter(|c| c.is_named()) {
             if !rules.iter().any(|r| r.names_caller(caller)) {
                 crate::engine::metrics::unnamed_caller_pull();
                 warn!(
