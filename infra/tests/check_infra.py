@@ -240,9 +240,13 @@ def expected_rule(name):
         return "registry-changed"
     if name == "native-image-pushed.json":
         return "image-pushed"
-    if name == "native-pull-through-cache.json":
-        return "pull-through-cache"
-    return None  # skip-native-image-deleted.json: a deletion is no push
+    if name == "native-image-replicated.json":
+        return "image-replicated"
+    if name.startswith("native-pull-through-cache"):
+        return "pull-through-cache"  # a failed sync too: the function warns and counts it
+    # skip-native-image-deleted.json: a deletion is no push; skip-native-image-replication-failed.json:
+    # a failed replica put nothing in the registry.
+    return None
 
 
 ALARMS = ["errors", "event-age", "eventbridge-dlq", "failed-outcomes", "failures", "missed-events",
@@ -280,16 +284,17 @@ def check_single_account(plugins, moto):
     prefix = "ecr-policy-remediator"
     events = moto.client("events", REGISTRY)
     rules = {r["Name"][len(prefix) + 1:]: r for r in events.list_rules(NamePrefix=prefix)["Rules"]}
-    check("seven rules: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, "
-          "pull-through-cache, sweep",
-          sorted(rules) == ["image-pushed", "policy-changed", "pull-denied", "pull-through-cache",
-                            "registry-changed", "repository-created", "sweep"], sorted(rules))
+    check("eight rules: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, "
+          "image-replicated, pull-through-cache, sweep",
+          sorted(rules) == ["image-pushed", "image-replicated", "policy-changed", "pull-denied",
+                            "pull-through-cache", "registry-changed", "repository-created", "sweep"],
+          sorted(rules))
     check("pull-denied rule state is ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
           rules.get("pull-denied", {}).get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
     check("creation, policy, registry and native-event rules are ENABLED",
           all(rules.get(r, {}).get("State") == "ENABLED"
               for r in ["repository-created", "policy-changed", "registry-changed", "image-pushed",
-                        "pull-through-cache"]))
+                        "image-replicated", "pull-through-cache"]))
     check("sweep rule runs hourly, from the same variable as the function's sweep interval",
           rules.get("sweep", {}).get("ScheduleExpression") == "rate(60 minutes)", rules.get("sweep"))
     created = json.loads(rules["repository-created"]["EventPattern"])

@@ -168,6 +168,18 @@ locals {
         }
       }
     }
+    # A replica: the destination registry (this one) receives the event. A failed replication put
+    # nothing here, so only successes are delivered.
+    "image-replicated" = {
+      state = "ENABLED"
+      pattern = {
+        source        = ["aws.ecr"]
+        "detail-type" = ["ECR Replication Action"]
+        detail = {
+          result = ["SUCCESS"]
+        }
+      }
+    }
     "pull-through-cache" = {
       state = "ENABLED"
       pattern = {
