@@ -193,12 +193,7 @@ fn print_summary(report: &SweepReport) {
         println!("  failed: {failure}");
     }
     for d in &report.documents {
-        let outcome = serde_json::to_value(d.status).unwrap_or_default();
-        println!(
-            "{:<22}{:>8}",
-            d.document,
-            outcome.as_str().unwrap_or_default()
-        );
+        println!("{:<22}{:>8}", d.document, d.status.as_str());
     }
 }
 

@@ -91,8 +91,8 @@ const SWEEP_COUNTS: [&str; 5] = [
 
 /// Records one invocation's outcome; `event_age_seconds` when the event says when it happened.
 pub fn record(outcome: &Outcome) {
-    let trigger = label(&outcome.trigger);
-    let status = label(&outcome.status);
+    let trigger = outcome.trigger.as_str();
+    let status = outcome.status.as_str();
     counter!("Invocations", "Trigger" => trigger, "Outcome" => status).increment(1);
     if outcome.status == Status::Failed {
         counter!("FailedOutcomes").increment(1);
@@ -150,13 +150,6 @@ pub fn is_missed_event(
         change.is_some_and(|c| !c.added.is_empty() && c.removed.is_empty() && c.changed.is_empty());
     let old = created_at.is_some_and(|t| now.saturating_sub(t) > MISSED_EVENT_AGE_SECONDS);
     only_added && old
-}
-
-fn label<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

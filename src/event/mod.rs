@@ -45,6 +45,36 @@ pub enum Trigger {
     Unrecognized,
 }
 
+impl Trigger {
+    /// Every trigger, for the tests that check each spelling.
+    pub const ALL: [Trigger; 9] = [
+        Trigger::RepositoryCreated,
+        Trigger::PullDenied,
+        Trigger::PolicyChanged,
+        Trigger::RegistryChanged,
+        Trigger::ImagePushed,
+        Trigger::ImageReplicated,
+        Trigger::PullThroughCache,
+        Trigger::Scheduled,
+        Trigger::Unrecognized,
+    ];
+
+    /// The trigger as the outcome's JSON, the logs and the metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::RepositoryCreated => "repository-created",
+            Trigger::PullDenied => "pull-denied",
+            Trigger::PolicyChanged => "policy-changed",
+            Trigger::RegistryChanged => "registry-changed",
+            Trigger::ImagePushed => "image-pushed",
+            Trigger::ImageReplicated => "image-replicated",
+            Trigger::PullThroughCache => "pull-through-cache",
+            Trigger::Scheduled => "scheduled",
+            Trigger::Unrecognized => "unrecognized",
+        }
+    }
+}
+
 /// What an event asks of the remediator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classified {
