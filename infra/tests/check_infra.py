@@ -740,6 +740,35 @@ def check_checkov():
               report.get("results", {}).get("parsing_errors"))
 
 
+def check_build_commands():
+    """Route 2's build and the command the module's 4 KB error suggests work as written, with no
+    zig: Cargo.toml sets cargo-lambda's compiler to cargo. `make build` compiled the release
+    binary already, so these only link and zip again; `make build`'s own zip is made again last."""
+    lambda_dir = TARGET / "lambda" / "ecr-policy-remediator-lambda"
+    route2 = run(["cargo", "lambda", "build", "--release", "--bin", "ecr-policy-remediator-lambda"], cwd=ROOT)
+    check("route 2's `cargo lambda build --release --bin ecr-policy-remediator-lambda` works as written",
+          route2.returncode == 0 and (lambda_dir / "bootstrap").is_file(), route2.stderr[-500:])
+    main_tf = (TERRAFORM / "modules" / "remediator" / "main.tf").read_text()
+    suggested = re.search(r"build with `(cargo lambda build [^`]*)`", main_tf)
+    rules = ROOT / "rules.json"  # the file name the suggestion packages, relative to the checkout
+    made_here = not rules.exists()
+    try:
+        if made_here:
+            shutil.copy(EVENTS / "config.json", rules)
+        argv = suggested.group(1).split() if suggested else []
+        result = run(argv, cwd=ROOT) if argv else None
+        zipped = lambda_dir / "bootstrap.zip"
+        names = zipfile.ZipFile(zipped).namelist() if zipped.is_file() else []
+    finally:
+        if made_here:
+            rules.unlink(missing_ok=True)
+    check("the module's 4 KB error suggests a build command that works and packages rules.json",
+          result is not None and result.returncode == 0 and "bootstrap" in names and "rules.json" in names,
+          f"{suggested and suggested.group(1)}: {names}")
+    again = run(["make", "build"], cwd=ROOT)
+    check("make build's zip is made again after the route 2 builds", again.returncode == 0)
+
+
 def main():
     env = tf_env()
     fmt = run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)], env=env, quiet=False)
@@ -768,6 +797,7 @@ def main():
             finally:
                 moto.stop()
 
+    check_build_commands()
     check_checkov()
     cfn = run([str(VENV_BIN / "cfn-lint"), str(INFRA / "cloudformation" / "forwarder.yaml")], quiet=False)
     check("cfn-lint infra/cloudformation/forwarder.yaml", cfn.returncode == 0)

@@ -355,7 +355,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       condition     = local.environment_bytes <= 4096
-      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\" and config_file = \"rules.json\" (the function's rules file), and build with `cargo lambda build --release --output-format zip --include rules.json`."
+      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\" and config_file = \"rules.json\" (the function's rules file), and build with `cargo lambda build --release --bin ecr-policy-remediator-lambda --output-format zip --include rules.json`."
     }
     precondition {
       condition     = try(local.file_config.sweep.intervalMinutes, local.interval_minutes) == local.interval_minutes
