@@ -45,7 +45,7 @@ mod event;
 mod names;
 mod policy;
 
-pub use config::{dry_run_from_env, Config, ConfigError};
+pub use config::{dry_run_from_env, Config, ConfigError, Trust, TrustMode};
 pub use desired::grants::{desired_by_rule, grants, Document, Grant};
 pub use desired::registry::{covers, registry_statements_by_rule};
 pub use ecr::{EcrClient, EcrError, SdkEcr};
@@ -60,7 +60,11 @@ pub use event::{Classified, Event, Trigger};
 pub use metrics_cloudwatch_embedded::Collector;
 pub use names::check_repository_name;
 pub use policy::diff::named_statements;
-pub use policy::{plan, Change, Plan};
+pub use policy::trust::{
+    check as check_trust, revoke as revoke_untrusted, Before, Finding, FindingKind, Revocation,
+    Trusted,
+};
+pub use policy::{plan, Change, Kind as DocumentKind, Plan};
 
 use std::time::Duration;
 
