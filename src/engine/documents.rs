@@ -2,7 +2,7 @@
 //! policy, `Resource` and all) and the repository creation templates. One read of each per
 //! sweep, and a write only where something changes.
 
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::desired::registry::{grant_sids, may_match_under, registry_statements};
 use crate::desired::templates::{self, TemplateAction};
@@ -10,6 +10,7 @@ use crate::ecr::EcrError;
 use crate::ecr::SCOPE_SETTING;
 use crate::engine::converge::{Cause, Remediator};
 use crate::engine::outcome::{DocumentReport, Status};
+use crate::engine::trust::{log_changed, Place};
 use crate::policy::{self, Kind, Plan};
 
 /// The name the registry policy goes by in reports.
@@ -36,20 +37,13 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 }
 
 /// The audit line of every registry document a convergence changed: which statements came, went
-/// and changed, by `Sid`, and what set it off.
+/// and changed, by `Sid`, what the trust boundary took out, and what set it off.
 pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
-        info!(
-            document = %d.document,
-            added = %change.added.join(","),
-            removed = %change.removed.join(","),
-            changed = %change.changed.join(","),
-            deleted = d.after.is_none(),
-            trigger = cause.trigger.as_str(),
-            caller = cause.caller.unwrap_or_default(),
-            "registry document changed"
-        );
+        let place = Place::Document(&d.document);
+        let revocation = d.revocation.as_ref();
+        log_changed(place, &change, d.after.is_none(), revocation, cause);
     }
 }
 
