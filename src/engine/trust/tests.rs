@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::desired::templates::CurrentTemplate;
 use crate::ecr::fake::{FakeEcr, Fault, REGISTRY};
 use crate::engine::converge::{Cause, Remediator};
 use crate::engine::outcome::{Outcome, Status};
@@ -232,6 +233,46 @@ async fn an_event_answers_with_its_findings_and_without_the_key_when_there_are_n
     let json = serde_json::to_value(&out).unwrap();
     assert!(json.get("untrusted").is_none(), "{json}");
     assert_eq!(out.status, Status::Skipped);
+}
+
+#[tokio::test]
+async fn the_registry_policy_is_revoked_and_a_foreign_template_only_reported() {
+    let registry = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Replication","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::999999999999:root"}},"Action":["ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:111111111111:repository/*"}},{}]}}"#,
+        r#"{"Sid":"Mirror","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::555555555555:root"},"Action":["ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:111111111111:repository/*"}"#
+    );
+    let fake = Arc::new(FakeEcr::with(&[]));
+    fake.put_registry(&registry);
+    let template = CurrentTemplate {
+        prefix: "platform".into(),
+        description: Some("the platform team's".into()),
+        repository_policy: Some(foreign()),
+        applied_for: vec!["REPLICATION".into()],
+    };
+    fake.put_template(template.clone());
+    let r = remediator(&fake, &[ACCOUNTS], Some(REVOKE), false);
+    let reports = r.converge_registry().await;
+    let policy = &reports[0];
+    assert_eq!(policy.status, Status::Applied, "{reports:?}");
+    assert_eq!(policy.untrusted.len(), 1);
+    let written = fake.registry_policy().unwrap();
+    assert!(
+        !written.contains("999999999999") && written.contains("Mirror"),
+        "{written}"
+    );
+    let platform = reports
+        .iter()
+        .find(|d| d.document == "template platform")
+        .unwrap();
+    assert_eq!(platform.status, Status::Unchanged);
+    assert_eq!(platform.untrusted.len(), 3);
+    assert_eq!(fake.templates(), [template]);
+    let writes: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Get") && !c.starts_with("Describe"))
+        .collect();
+    assert_eq!(writes, ["PutRegistryPolicy"]);
 }
 
 #[tokio::test]
