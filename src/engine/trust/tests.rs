@@ -228,6 +228,7 @@ async fn an_event_answers_with_its_findings_and_without_the_key_when_there_are_n
         json["untrusted"][0],
         serde_json::json!({"sid": "Contractor", "principal": "arn:aws:iam::999999999999:root", "kind": "untrusted"})
     );
+    assert_eq!(crate::engine::metrics::untrusted_grants(&out), 3);
     let quiet = remediator(&fake, &[ACCOUNTS], None, false);
     let out = quiet.handle(&event, None).await.unwrap();
     let json = serde_json::to_value(&out).unwrap();
