@@ -70,7 +70,8 @@ pub fn check_action(action: &str) -> Result<&'static str, String> {
     let why = if !action.to_ascii_lowercase().starts_with("ecr:") {
         "it is not an ECR action".to_string()
     } else if action.contains(['*', '?']) {
-        "a wildcard also grants actions that administer the repository, such as          ecr:SetRepositoryPolicy and ecr:DeleteRepository"
+        "a wildcard also grants actions that administer the repository, such as \
+         ecr:SetRepositoryPolicy and ecr:DeleteRepository"
             .to_string()
     } else if let Some(a) = known(ADMIN_ACTIONS) {
         format!("{a} administers the repository instead of reading or writing its images")
