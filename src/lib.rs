@@ -95,12 +95,14 @@ pub fn log_filter(
 ) -> EnvFilter {
     // aws_config's warnings are its provider chain trying one source after another (IMDS, the
     // profile): dumps of internal errors, when what is missing is said once, in a sentence, by
-    // the command itself.
+    // the command itself. The shared files' reader moved to aws_runtime::env_config; its
+    // warnings (an AWS_CONFIG_FILE that names no file) are the same kind.
     let ours = |level: LevelFilter| {
         let others = level.min(LevelFilter::WARN);
         let config = level.min(LevelFilter::ERROR);
         EnvFilter::new(format!(
-            "{others},aws_config={config},ecr_policy_remediator={level}"
+            "{others},aws_config={config},aws_runtime::env_config={config},\
+             ecr_policy_remediator={level}"
         ))
     };
     let filter = match (
@@ -160,15 +162,15 @@ mod tests {
     fn lambdas_log_level_wins_and_keeps_the_sdk_quiet() {
         let f = log_filter(Some("DEBUG"), Some("trace"), LevelFilter::INFO);
         let span = "lambda_runtime::layers::trace=info";
-        let config = "aws_config=error";
+        let (config, files) = ("aws_config=error", "aws_runtime::env_config=error");
         assert_eq!(
             directives(f),
-            [config, "ecr_policy_remediator=debug", span, "warn"]
+            [config, files, "ecr_policy_remediator=debug", span, "warn"]
         );
         let f = log_filter(Some("error"), None, LevelFilter::INFO);
         assert_eq!(
             directives(f),
-            [config, "ecr_policy_remediator=error", "error", span]
+            [config, files, "ecr_policy_remediator=error", "error", span]
         );
     }
 
