@@ -93,7 +93,7 @@ pub enum Command {
     /// Sweep the whole registry now, as the scheduled sweep does but without its deadline: every
     /// repository is made right, grants no rule gives any more are taken back.
     #[command(
-        after_help = "Examples:\n  ecr-policy-remediator reconcile --config rules.json --dry-run --summary --detailed-exitcode\n  ecr-policy-remediator reconcile --config rules.json --rate 5"
+        after_help = "Examples:\n  ecr-policy-remediator reconcile --config rules.json --dry-run --summary --detailed-exitcode\n  ecr-policy-remediator reconcile --config rules.json --rate 5\n  ecr-policy-remediator reconcile --config rules.json --revoke-all --dry-run"
     )]
     Reconcile {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
@@ -102,6 +102,11 @@ pub enum Command {
         /// Decide and report, write nothing; prints the diff of every policy it would change.
         #[arg(long)]
         dry_run: bool,
+        /// Uninstall: take back every statement this deployment owns (the rules file's
+        /// `deployment` says which), in every repository policy, the registry policy and the
+        /// creation templates it owns, whatever its rules say; statements it does not own stay.
+        #[arg(long)]
+        revoke_all: bool,
         /// Repositories worked on at once (default: the config's sweep.concurrency, else 4).
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
@@ -250,6 +255,7 @@ async fn dispatch(command: Command, aws: &AwsOptions) -> Result<Ran, CliError> {
         Command::Reconcile {
             config,
             dry_run,
+            revoke_all,
             concurrency,
             rate,
             output,
@@ -258,6 +264,7 @@ async fn dispatch(command: Command, aws: &AwsOptions) -> Result<Ran, CliError> {
         } => {
             let options = ReconcileOptions {
                 dry_run,
+                revoke_all,
                 concurrency,
                 rate,
                 output,

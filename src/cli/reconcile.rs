@@ -1,5 +1,6 @@
 //! `ecr-policy-remediator reconcile`: the sweep from a terminal or a CI job, with a progress bar,
-//! the diff of every change, and a summary.
+//! the diff of every change, and a summary; with `--revoke-all`, the sweep of no rules, which
+//! takes back every statement the deployment owns (uninstalling).
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -27,6 +28,8 @@ type Planned = (String, Option<String>, Option<String>, Option<Change>);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReconcileOptions {
     pub dry_run: bool,
+    /// Sweep with no rules: every statement the deployment owns goes, whatever the rules say.
+    pub revoke_all: bool,
     pub concurrency: Option<usize>,
     pub rate: Option<f64>,
     pub output: OutputFormat,
@@ -99,8 +102,14 @@ pub(crate) async fn reconcile(
     Ok(ran(&report))
 }
 
-/// The rules as the options make them: a dry run, the sweep's pace.
-fn configure(mut config: Config, o: &ReconcileOptions) -> Result<Config, CliError> {
+/// The rules as the options make them: none with `--revoke-all` (the deployment, and so which
+/// statements are its own, stays), a dry run, the sweep's pace.
+fn configure(config: Config, o: &ReconcileOptions) -> Result<Config, CliError> {
+    let mut config = if o.revoke_all {
+        config.without_rules()
+    } else {
+        config
+    };
     config.dry_run |= o.dry_run;
     if let Some(n) = o.concurrency {
         config.sweep.concurrency = n;
