@@ -2,9 +2,9 @@
 //! `cargo bench --bench decide`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::event::Event;
-use ecr_policy_remediator::policy;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::Event;
+use ecr_policy_remediator::{plan, Plan};
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -33,7 +33,7 @@ fn benches(c: &mut Criterion) {
     );
     c.bench_function("plan a merge into 40 foreign statements", |b| {
         b.iter(|| {
-            policy::plan(
+            plan(
                 black_box(Some(current.as_str())),
                 black_box(&desired),
                 &[],
@@ -41,16 +41,13 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
-    let compliant = match policy::plan(Some(&current), &desired, &[], owner)
-        .unwrap()
-        .plan
-    {
-        policy::Plan::Write { text, .. } => text,
+    let compliant = match plan(Some(&current), &desired, &[], owner).unwrap().plan {
+        Plan::Write { text, .. } => text,
         other => unreachable!("{other:?}"),
     };
     c.bench_function("recognise a compliant policy (41 statements)", |b| {
         b.iter(|| {
-            policy::plan(
+            plan(
                 black_box(Some(compliant.as_str())),
                 black_box(&desired),
                 &[],
@@ -60,7 +57,7 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("plan a revocation out of a 41-statement policy", |b| {
         b.iter(|| {
-            policy::plan(
+            plan(
                 black_box(Some(compliant.as_str())),
                 black_box(&[]),
                 &[],

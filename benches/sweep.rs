@@ -14,8 +14,8 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::sweep::{NoObserver, SweepOptions};
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::{NoObserver, SweepOptions};
 use futures_util::stream::{self, StreamExt};
 
 const CONFIG: &str = r#"{"rules":[{"name":"fleet","repositories":["fleet/*"],

@@ -33,21 +33,31 @@
 //! | `AWS_LAMBDA_FUNCTION_NAME` | Set by Lambda: the `FunctionName` dimension of every metric. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment (the command line's `--region` and `--profile` override it). |
 
-pub mod config;
-pub mod desired;
-pub mod ecr;
-pub mod engine;
-pub mod event;
-pub mod names;
-pub mod policy;
+mod config;
+mod desired;
+mod ecr;
+mod engine;
+mod event;
+mod names;
+mod policy;
 
-pub use config::Config;
-pub use engine::converge::Remediator;
+pub use config::validate::{check_org_path, is_org_id};
+pub use config::{dry_run_from_env, Config, ConfigError};
+pub use desired::grants::{desired_by_rule, grants, Document, Grant};
+pub use desired::registry::{covers, registry_statements_by_rule};
+pub use ecr::{EcrClient, EcrError, SdkEcr};
+pub use engine::converge::{Cause, Remediator};
+pub use engine::documents::{repository_arn, REGISTRY_POLICY};
 pub use engine::metrics;
-pub use engine::outcome::{Outcome, RetryableError, Status};
-pub use engine::sweep::deadline_from_context;
+pub use engine::outcome::{DocumentReport, Outcome, RetryableError, Status, SweepReport};
+pub use engine::sweep::{
+    deadline_from_context, NoObserver, RepositoryResult, SweepObserver, SweepOptions,
+};
+pub use event::{Classified, Event, Trigger};
 pub use metrics_cloudwatch_embedded::Collector;
+pub use names::{check_repository_name, is_account_id};
 pub use policy::diff::named_statements;
+pub use policy::{plan, Change, Plan};
 
 use std::time::Duration;
 

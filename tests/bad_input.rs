@@ -247,7 +247,7 @@ async fn malformed_and_hostile_events_end_with_a_reason_and_no_ecr_call() {
     for (what, event) in &events[..4] {
         let out = r.handle(event, None).await.unwrap();
         assert_eq!(
-            out.outcome,
+            out.status,
             Status::Failed,
             "{what} is not an event: {out:?}"
         );
@@ -259,7 +259,7 @@ async fn malformed_and_hostile_events_end_with_a_reason_and_no_ecr_call() {
             .await
             .unwrap_or_else(|e| panic!("{what}: retryable {e}"));
         assert!(
-            matches!(out.outcome, Status::Skipped | Status::Failed),
+            matches!(out.status, Status::Skipped | Status::Failed),
             "{what}: {out:?}"
         );
         let reason = out.reason.as_deref().unwrap_or_default();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{load_event, sample_event_names};
-use ecr_policy_remediator::event::{Classified, Event, Trigger};
+use ecr_policy_remediator::{Classified, Event, Trigger};
 
 /// What each sample must classify as: (file, trigger, repository, kind).
 const EXPECTED: &[(&str, Trigger, Option<&str>, &str)] = &[

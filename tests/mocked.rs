@@ -18,10 +18,11 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::ecr::Ecr;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::SdkEcr;
 use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
+use std::sync::Arc;
 
 const CONFIG: &str = r#"{"rules":[{"name":"team-a","repositories":["team-a/*"],
   "principals":{"roles":["arn:aws:iam::222222222222:role/eks-node-role"]},"createOnDeniedPull":true}]}"#;
@@ -34,7 +35,7 @@ fn event(name: &str) -> Value {
 fn remediator(client: Client) -> Remediator {
     Remediator::new(
         Config::from_json(CONFIG).unwrap(),
-        Ecr::new(client),
+        Arc::new(SdkEcr::new(client)),
         "111111111111".into(),
         "us-east-1".into(),
     )
@@ -84,7 +85,7 @@ async fn throttling_on_write_is_returned_as_retryable() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap_err();
-    assert_eq!(err.outcome.outcome, Status::Failed);
+    assert_eq!(err.outcome.status, Status::Failed);
     assert!(
         err.outcome.reason.as_deref().unwrap().contains("retryable"),
         "{err}"
@@ -157,7 +158,7 @@ fn isolation_mocks() -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
 fn with_two_rules(client: Client) -> Remediator {
     Remediator::new(
         Config::from_json(TWO_RULES).unwrap(),
-        Ecr::new(client),
+        Arc::new(SdkEcr::new(client)),
         "111111111111".into(),
         "us-east-1".into(),
     )
@@ -172,7 +173,7 @@ async fn an_unknown_principal_fails_its_rule_alone_and_the_other_rules_land() {
         .handle(&creation_event(3600), None)
         .await
         .expect("no retry");
-    assert_eq!(out.outcome, Status::Failed, "{out:?}");
+    assert_eq!(out.status, Status::Failed, "{out:?}");
     let reason = out.reason.as_deref().unwrap();
     assert!(
         reason.contains("rule team-a")
@@ -226,7 +227,7 @@ async fn any_other_invalid_parameter_fails_without_retry() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .expect("not retryable");
-    assert_eq!(out.outcome, Status::Failed);
+    assert_eq!(out.status, Status::Failed);
     assert!(
         out.reason
             .as_deref()
@@ -250,7 +251,7 @@ async fn a_stored_policy_that_does_not_parse_is_never_overwritten() {
         .handle(&event("create-repository-api.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Failed);
+    assert_eq!(out.status, Status::Failed);
     assert!(
         out.reason.as_deref().unwrap().contains("cannot be parsed"),
         "{out:?}"
@@ -293,7 +294,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
         .handle(&event("pull-denied-repository-not-found.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Created, "{out:?}");
+    assert_eq!(out.status, Status::Created, "{out:?}");
     assert_eq!(
         (get.num_calls(), create.num_calls(), set.num_calls()),
         (2, 1, 1)
@@ -304,7 +305,7 @@ async fn creation_on_a_denied_pull_creates_in_our_registry_then_attaches_the_pol
 async fn throttling_slows_a_sweep_down_but_never_fails_it() {
     use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
     use aws_sdk_ecr::types::Repository;
-    use ecr_policy_remediator::engine::sweep::{NoObserver, SweepOptions};
+    use ecr_policy_remediator::{NoObserver, SweepOptions};
 
     let list = mock!(Client::describe_repositories)
         .match_requests(|r| {
@@ -388,7 +389,6 @@ async fn throttling_slows_a_sweep_down_but_never_fails_it() {
 async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
     use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesOutput;
     use aws_sdk_ecr::types::Repository;
-    use ecr_policy_remediator::engine::sweep::pacer;
 
     // moto ignores maxResults and nextToken, so the paging is checked here.
     let page = |names: &[&str], next: Option<&str>| {
@@ -412,7 +412,7 @@ async fn the_sweep_follows_every_listing_page_asking_for_1000_at_a_time() {
         .match_requests(|r| r.next_token() == Some("page-3") && r.max_results() == Some(1000))
         .then_output(move || third.clone());
     let r = remediator(client!(&p1, &p2, &p3));
-    let listing = r.list(&pacer(1000.0)).await.unwrap();
+    let listing = r.list().await.unwrap();
     assert_eq!(
         listing.names,
         ["other/x", "team-a/one", "team-a/three", "team-a/two"]
@@ -449,7 +449,7 @@ async fn a_throttled_registry_policy_write_is_retried_by_lambda_and_nothing_else
         .then_output(|| DescribeRepositoryCreationTemplatesOutput::builder().build());
     let r = Remediator::new(
         Config::from_json(PTC).unwrap(),
-        Ecr::new(client!(&get, &put, &rules, &templates)),
+        Arc::new(SdkEcr::new(client!(&get, &put, &rules, &templates))),
         "111111111111".into(),
         "us-east-1".into(),
     );

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::Config;
 use ecr_policy_remediator::{Outcome, Remediator, Status};
 use serde_json::{json, Value};
 
@@ -42,10 +42,10 @@ async fn api_creation_grants_the_configured_policy() {
     create_repository(&client, "team-a/payments-api").await;
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     assert_eq!(
         out.trigger,
-        ecr_policy_remediator::event::Trigger::RepositoryCreated
+        ecr_policy_remediator::Trigger::RepositoryCreated
     );
     assert_eq!(out.rules, ["team-a", "team-a-ci"]);
     let policy = policy(&client, "team-a/payments-api")
@@ -84,7 +84,7 @@ async fn pull_through_cache_creation_grants_the_configured_policy() {
     create_repository(&client, "registry.k8s.io/pause").await;
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-pull-through-cache.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     assert_eq!(out.repository.as_deref(), Some("registry.k8s.io/pause"));
     let policy = policy(&client, "registry.k8s.io/pause")
         .await
@@ -121,7 +121,7 @@ async fn foreign_statements_are_kept_and_stale_owned_ones_removed() {
 
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Applied);
+    assert_eq!(out.status, Status::Applied);
     let after = policy(&client, "team-a/payments-api").await.unwrap();
     assert!(
         after.contains(FOREIGN),
@@ -146,10 +146,10 @@ async fn a_second_delivery_is_unchanged_and_writes_nothing() {
     create_repository(&client, "team-a/payments-api").await;
     let r = remediator(&client, sample_config());
     let event = load_event("create-repository-api.json");
-    assert_eq!(handle(&r, &event).await.outcome, Status::Applied);
+    assert_eq!(handle(&r, &event).await.status, Status::Applied);
     recorder.clear();
     let out = handle(&r, &event).await;
-    assert_eq!(out.outcome, Status::Unchanged, "{out:?}");
+    assert_eq!(out.status, Status::Unchanged, "{out:?}");
     assert_eq!(recorder.count("GetRepositoryPolicy"), 1);
     assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
     assert_eq!(recorder.total(), 1, "a compliant repository costs one read");
@@ -161,7 +161,7 @@ async fn a_denied_pull_of_a_missing_repository_creates_it_for_a_caller_the_rule_
     let (client, recorder) = moto.client();
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
-    assert_eq!(out.outcome, Status::Created, "{out:?}");
+    assert_eq!(out.status, Status::Created, "{out:?}");
     assert_eq!(out.repository.as_deref(), Some("team-a/checkout"));
     assert!(repository_exists(&client, "team-a/checkout").await);
     let policy = policy(&client, "team-a/checkout")
@@ -182,7 +182,7 @@ async fn a_denied_pull_of_a_missing_repository_creates_nothing_for_a_caller_no_r
     let (client, recorder) = moto.client();
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("pull-denied-not-found-unnamed-caller.json")).await;
-    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(out.status, Status::Skipped, "{out:?}");
     assert!(
         out.reason
             .as_deref()
@@ -206,7 +206,7 @@ async fn a_rule_without_create_on_denied_pull_never_creates() {
     .unwrap();
     let r = remediator(&client, config);
     let out = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
-    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(out.status, Status::Skipped, "{out:?}");
     assert_eq!(recorder.count("CreateRepository"), 0);
 }
 
@@ -222,7 +222,7 @@ async fn events_about_another_registry_or_region_make_no_ecr_call() {
         "skip-create-repository-other-region.json",
     ] {
         let out = handle(&r, &load_event(name)).await;
-        assert_eq!(out.outcome, Status::Skipped, "{name}: {out:?}");
+        assert_eq!(out.status, Status::Skipped, "{name}: {out:?}");
         assert!(
             out.reason
                 .as_deref()
@@ -246,17 +246,17 @@ async fn a_dry_run_writes_nothing() {
     let r = remediator(&client, config);
     for name in sample_event_names() {
         let out = handle(&r, &load_event(&name)).await;
-        assert_ne!(out.outcome, Status::Applied, "{name}");
-        assert_ne!(out.outcome, Status::Created, "{name}");
+        assert_ne!(out.status, Status::Applied, "{name}");
+        assert_ne!(out.status, Status::Created, "{name}");
     }
     assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
     assert_eq!(recorder.count("CreateRepository"), 0);
     assert_eq!(policy(&client, "team-a/payments-api").await, before);
     assert_eq!(policy(&client, "registry.k8s.io/pause").await, None);
     let planned = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(planned.outcome, Status::Planned);
+    assert_eq!(planned.status, Status::Planned);
     let create = handle(&r, &load_event("pull-denied-repository-not-found.json")).await;
-    assert_eq!(create.outcome, Status::Planned);
+    assert_eq!(create.status, Status::Planned);
     assert!(!repository_exists(&client, "team-a/checkout").await);
 }
 
@@ -317,7 +317,7 @@ async fn every_sample_event_has_its_intended_outcome() {
     assert_eq!(names.len(), expected.len());
     for (name, status) in expected {
         let out = handle(&r, &load_event(name)).await;
-        assert_eq!(out.outcome, *status, "{name}: {out:?}");
+        assert_eq!(out.status, *status, "{name}: {out:?}");
         if *status == Status::Skipped {
             assert!(out.reason.is_some(), "{name}");
         }
@@ -347,7 +347,7 @@ async fn a_policy_that_would_exceed_the_size_limit_is_not_written() {
     recorder.clear();
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Failed, "{out:?}");
+    assert_eq!(out.status, Status::Failed, "{out:?}");
     assert!(out.reason.as_deref().unwrap().contains("10240"), "{out:?}");
     assert_eq!(recorder.count("SetRepositoryPolicy"), 0);
     assert_eq!(policy(&client, "team-a/payments-api").await, before);
@@ -359,7 +359,7 @@ async fn a_repository_deleted_meanwhile_is_skipped_not_failed() {
     let (client, _) = moto.client();
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(out.status, Status::Skipped, "{out:?}");
     assert!(out.reason.as_deref().unwrap().contains("does not exist"));
 }
 
@@ -387,7 +387,7 @@ async fn a_statement_someone_else_removed_is_restored_and_theirs_kept() {
     assert_eq!(
         handle(&r, &load_event("create-repository-api.json"))
             .await
-            .outcome,
+            .status,
         Status::Applied
     );
     // Someone rewrites the policy with their statement only, as the sample event records.
@@ -398,11 +398,8 @@ async fn a_statement_someone_else_removed_is_restored_and_theirs_kept() {
     )
     .await;
     let out = handle(&r, &load_event("policy-changed-statement-removed.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
-    assert_eq!(
-        out.trigger,
-        ecr_policy_remediator::event::Trigger::PolicyChanged
-    );
+    assert_eq!(out.status, Status::Applied, "{out:?}");
+    assert_eq!(out.trigger, ecr_policy_remediator::Trigger::PolicyChanged);
     let after = policy(&client, "team-a/payments-api").await.unwrap();
     assert!(after.contains(FOREIGN));
     assert_eq!(
@@ -427,7 +424,7 @@ async fn a_deleted_policy_is_restored() {
             &load_event("create-repository-replication-api-call.json")
         )
         .await
-        .outcome,
+        .status,
         Status::Applied
     );
     client
@@ -437,7 +434,7 @@ async fn a_deleted_policy_is_restored() {
         .await
         .unwrap();
     let out = handle(&r, &load_event("policy-changed-deleted.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     assert_eq!(
         sids(&policy(&client, "team-a/ledger").await.unwrap()).len(),
         2
@@ -453,14 +450,14 @@ async fn the_event_of_our_own_write_ends_without_a_write() {
     assert_eq!(
         handle(&r, &load_event("create-repository-pull-through-cache.json"))
             .await
-            .outcome,
+            .status,
         Status::Applied
     );
     let own_write = load_event("policy-changed-by-the-function.json");
 
     // Not told its role: one read, no write.
     recorder.clear();
-    assert_eq!(handle(&r, &own_write).await.outcome, Status::Unchanged);
+    assert_eq!(handle(&r, &own_write).await.status, Status::Unchanged);
     assert_eq!(
         (recorder.count("GetRepositoryPolicy"), recorder.total()),
         (1, 1)
@@ -472,13 +469,13 @@ async fn the_event_of_our_own_write_ends_without_a_write() {
     ));
     recorder.clear();
     let out = handle(&r, &own_write).await;
-    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(out.status, Status::Skipped, "{out:?}");
     assert_eq!(recorder.total(), 0);
 
     // Someone else's change is still looked at (and this repository was never converged).
     let theirs = load_event("policy-changed-statement-removed.json");
     recorder.clear();
-    assert_eq!(handle(&r, &theirs).await.outcome, Status::Applied);
+    assert_eq!(handle(&r, &theirs).await.status, Status::Applied);
     assert_eq!(recorder.count("GetRepositoryPolicy"), 1);
 }
 
@@ -492,13 +489,13 @@ async fn a_removed_rule_is_taken_back_on_the_next_event_and_foreign_statements_s
     seed(&client).await;
     let r = remediator(&client, sample_config());
     let event = load_event("create-repository-api.json");
-    assert_eq!(handle(&r, &event).await.outcome, Status::Applied);
+    assert_eq!(handle(&r, &event).await.status, Status::Applied);
 
     // The team-a rules are removed from the configuration.
     let r = remediator(&client, Config::from_json(PULL_ONLY).unwrap());
     recorder.clear();
     let out = handle(&r, &event).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     assert!(
         out.reason.as_deref().unwrap().contains("took back"),
         "{out:?}"
@@ -528,7 +525,7 @@ async fn a_removed_rule_is_taken_back_on_the_next_event_and_foreign_statements_s
         &load_event("create-repository-replication-api-call.json"),
     )
     .await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     assert_eq!(policy(&client, "team-a/ledger").await, None);
 
     // And the next event about it costs one read, no write.
@@ -538,7 +535,7 @@ async fn a_removed_rule_is_taken_back_on_the_next_event_and_foreign_statements_s
         &load_event("create-repository-replication-api-call.json"),
     )
     .await;
-    assert_eq!(out.outcome, Status::Skipped, "{out:?}");
+    assert_eq!(out.status, Status::Skipped, "{out:?}");
     assert_eq!(recorder.total(), 1);
 }
 
@@ -555,7 +552,7 @@ async fn a_missing_version_stays_missing() {
     .await;
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     let after = policy(&client, "team-a/payments-api").await.unwrap();
     assert!(!after.contains("Version"), "{after}");
     assert!(after.contains(FOREIGN), "{after}");
@@ -575,7 +572,7 @@ async fn a_foreign_deny_under_the_prefix_survives() {
     .await;
     let r = remediator(&client, sample_config());
     let out = handle(&r, &load_event("create-repository-api.json")).await;
-    assert_eq!(out.outcome, Status::Applied, "{out:?}");
+    assert_eq!(out.status, Status::Applied, "{out:?}");
     let after = policy(&client, "team-a/payments-api").await.unwrap();
     assert!(
         after.contains(deny),
@@ -604,12 +601,12 @@ async fn two_deployments_on_one_registry_converge_without_a_write_loop() {
         Config::from_json(r#"{"deployment":"green","rules":[{"name":"team-a","repositories":["team-a/*"],"principals":{"accounts":["555555555555"]}}]}"#).unwrap(),
     );
     let event = load_event("create-repository-api.json");
-    assert_eq!(handle(&blue, &event).await.outcome, Status::Applied);
-    assert_eq!(handle(&green, &event).await.outcome, Status::Applied);
+    assert_eq!(handle(&blue, &event).await.status, Status::Applied);
+    assert_eq!(handle(&green, &event).await.status, Status::Applied);
     recorder.clear();
     for _ in 0..3 {
-        assert_eq!(handle(&blue, &event).await.outcome, Status::Unchanged);
-        assert_eq!(handle(&green, &event).await.outcome, Status::Unchanged);
+        assert_eq!(handle(&blue, &event).await.status, Status::Unchanged);
+        assert_eq!(handle(&green, &event).await.status, Status::Unchanged);
     }
     assert_eq!(
         recorder.count("SetRepositoryPolicy"),
@@ -647,7 +644,7 @@ async fn a_denied_pull_with_disagreeing_identity_fields_creates_nothing_and_call
     cases.push(("recipientAccountId", e));
     for (what, event) in cases {
         let out = handle(&r, &event).await;
-        assert_eq!(out.outcome, Status::Failed, "{what}: {out:?}");
+        assert_eq!(out.status, Status::Failed, "{what}: {out:?}");
         assert!(
             out.reason.as_deref().unwrap().contains("not proven"),
             "{what}: {out:?}"
@@ -657,7 +654,7 @@ async fn a_denied_pull_with_disagreeing_identity_fields_creates_nothing_and_call
     e["detail"].as_object_mut().unwrap().remove("userIdentity");
     let out = handle(&r, &e).await;
     assert_eq!(
-        out.outcome,
+        out.status,
         Status::Skipped,
         "no caller proves nothing: {out:?}"
     );

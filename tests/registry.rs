@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::converge::Cause;
-use ecr_policy_remediator::engine::outcome::DocumentReport;
-use ecr_policy_remediator::event::Trigger;
+use ecr_policy_remediator::Cause;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::DocumentReport;
+use ecr_policy_remediator::Trigger;
 use ecr_policy_remediator::{Remediator, Status};
 use serde_json::Value;
 
@@ -69,15 +69,12 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
     let moto = Moto::start();
     let (client, recorder) = moto.client();
     let remediator = r(&client, RULES);
-    let reports = remediator.converge_registry(None).await;
+    let reports = remediator.converge_registry().await;
     assert_eq!(
-        outcome(&reports, "template registry.k8s.io").outcome,
+        outcome(&reports, "template registry.k8s.io").status,
         Status::Applied
     );
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let found = templates(&client).await;
     assert_eq!(found.len(), 2);
     let (_, description, policy, applied) = &found[0];
@@ -96,9 +93,9 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
 
     // A second pass writes nothing.
     recorder.clear();
-    let again = remediator.converge_registry(None).await;
+    let again = remediator.converge_registry().await;
     assert!(
-        again.iter().all(|d| d.outcome == Status::Unchanged),
+        again.iter().all(|d| d.status == Status::Unchanged),
         "{again:?}"
     );
     assert_eq!(
@@ -113,11 +110,8 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
         r#""accounts":["333333333333"]"#,
         r#""accounts":["444444444444"]"#,
     );
-    let reports = r(&client, &changed).converge_registry(None).await;
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    let reports = r(&client, &changed).converge_registry().await;
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let team_a = templates(&client)
         .await
         .into_iter()
@@ -125,11 +119,8 @@ async fn templates_hold_what_the_event_path_writes_and_follow_the_rules() {
         .unwrap();
     assert!(team_a.2.unwrap().contains("444444444444"));
     let only_k8s = r#"{"rules":[{"name":"k8s-mirror","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]},"creationTemplates":["PULL_THROUGH_CACHE"]}]}"#;
-    let reports = r(&client, only_k8s).converge_registry(None).await;
-    assert_eq!(
-        outcome(&reports, "template team-a").outcome,
-        Status::Applied
-    );
+    let reports = r(&client, only_k8s).converge_registry().await;
+    assert_eq!(outcome(&reports, "template team-a").status, Status::Applied);
     let prefixes: Vec<String> = templates(&client).await.into_iter().map(|t| t.0).collect();
     assert_eq!(prefixes, ["registry.k8s.io"]);
 }
@@ -148,9 +139,9 @@ async fn a_template_the_function_does_not_own_is_left_alone_and_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let conflict = outcome(&reports, "template registry.k8s.io");
-    assert_eq!(conflict.outcome, Status::Failed);
+    assert_eq!(conflict.status, Status::Failed);
     assert!(
         conflict
             .reason
@@ -168,7 +159,7 @@ async fn a_template_the_function_does_not_own_is_left_alone_and_reported() {
     assert_eq!(t.2.as_deref(), Some(theirs), "never changed");
     // Nor deleted, once no rule wants a template there.
     let none = r#"{"rules":[{"name":"x","repositories":["x/*"],"principals":{"accounts":["222222222222"]}}]}"#;
-    r(&client, none).converge_registry(None).await;
+    r(&client, none).converge_registry().await;
     assert_eq!(templates(&client).await.len(), 1);
 }
 
@@ -184,9 +175,9 @@ async fn the_registry_policy_is_merged_never_replaced() {
         .await
         .unwrap();
     let remediator = r(&client, RULES);
-    let reports = remediator.converge_registry(None).await;
+    let reports = remediator.converge_registry().await;
     assert_eq!(
-        outcome(&reports, "registry policy").outcome,
+        outcome(&reports, "registry policy").status,
         Status::Applied,
         "{reports:?}"
     );
@@ -224,24 +215,21 @@ async fn the_registry_policy_is_merged_never_replaced() {
     );
 
     recorder.clear();
-    let again = remediator.converge_registry(None).await;
-    assert_eq!(
-        outcome(&again, "registry policy").outcome,
-        Status::Unchanged
-    );
+    let again = remediator.converge_registry().await;
+    assert_eq!(outcome(&again, "registry policy").status, Status::Unchanged);
     assert_eq!(recorder.count("PutRegistryPolicy"), 0);
 
     // The rules asking nothing of the registry any more: only the foreign statement is left;
     // with none, the policy is deleted.
     let none = r#"{"rules":[{"name":"x","repositories":["x/*"],"principals":{"accounts":["222222222222"]}}]}"#;
-    r(&client, none).converge_registry(None).await;
+    r(&client, none).converge_registry().await;
     assert_eq!(
         registry_policy(&client).await.as_deref(),
         Some(before.as_str())
     );
     client.delete_registry_policy().send().await.unwrap();
-    remediator.converge_registry(None).await;
-    r(&client, none).converge_registry(None).await;
+    remediator.converge_registry().await;
+    r(&client, none).converge_registry().await;
     assert_eq!(
         registry_policy(&client).await,
         None,
@@ -260,9 +248,9 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let policy = outcome(&reports, "registry policy");
-    assert_eq!(policy.outcome, Status::Failed, "{policy:?}");
+    assert_eq!(policy.status, Status::Failed, "{policy:?}");
     let reason = policy.reason.as_deref().unwrap();
     assert!(
         reason.contains("REGISTRY_POLICY_SCOPE") && reason.contains("team-a"),
@@ -274,10 +262,10 @@ async fn a_v1_scope_refuses_the_registry_grant_and_still_writes_the_rest() {
     // Repository policies are written as usual.
     create_repository(&client, "team-a/api").await;
     let c = r(&client, RULES)
-        .converge("team-a/api", None, Cause::of(Trigger::Scheduled))
+        .converge("team-a/api", Cause::of(Trigger::Scheduled))
         .await
         .unwrap();
-    assert_eq!(c.status().0, Status::Applied);
+    assert_eq!(c.status, Status::Applied);
 }
 
 #[tokio::test]
@@ -291,7 +279,7 @@ async fn a_pull_through_cache_rule_that_covers_no_cache_prefix_is_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     let reason = outcome(&reports, "registry policy")
         .reason
         .clone()
@@ -307,7 +295,7 @@ async fn a_pull_through_cache_rule_that_covers_no_cache_prefix_is_reported() {
         .send()
         .await
         .unwrap();
-    let reports = r(&client, RULES).converge_registry(None).await;
+    let reports = r(&client, RULES).converge_registry().await;
     assert_eq!(outcome(&reports, "registry policy").reason, None);
 }
 
@@ -338,7 +326,7 @@ async fn each_new_trigger_converges_what_it_names() {
         ),
     ] {
         let out = remediator.handle(&load_event(event), None).await.unwrap();
-        assert_eq!(out.outcome, status, "{event}: {out:?}");
+        assert_eq!(out.status, status, "{event}: {out:?}");
         assert_eq!(serde_json::to_value(out.trigger).unwrap(), trigger);
     }
     // The function's own template write, when it knows its role: no call at all.
@@ -350,7 +338,7 @@ async fn each_new_trigger_converges_what_it_names() {
         .handle(&load_event("template-created-by-the-function.json"), None)
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Skipped);
+    assert_eq!(out.status, Status::Skipped);
     assert_eq!(recorder.total(), 0);
     // A pull-through-cache creation after the templates exist: ECR gives the repository the
     // template's policy, and the event path finds nothing to change.
@@ -369,5 +357,5 @@ async fn each_new_trigger_converges_what_it_names() {
     let mut event = load_event("create-repository-pull-through-cache.json");
     event["detail"]["serviceEventDetails"]["repositoryName"] = "registry.k8s.io/coredns".into();
     let out = remediator.handle(&event, None).await.unwrap();
-    assert_eq!(out.outcome, Status::Unchanged, "{out:?}");
+    assert_eq!(out.status, Status::Unchanged, "{out:?}");
 }

@@ -7,11 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::outcome::SweepReport;
-use ecr_policy_remediator::engine::sweep::{
-    pacer, NoObserver, RepositoryResult, SweepObserver, SweepOptions,
-};
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::SweepReport;
+use ecr_policy_remediator::{NoObserver, RepositoryResult, SweepObserver, SweepOptions};
 use ecr_policy_remediator::{Remediator, Status};
 use futures_util::stream::{self, StreamExt};
 
@@ -208,7 +206,7 @@ async fn one_sweep_makes_every_repository_right_and_takes_back_what_no_rule_give
     let documents: Vec<_> = report
         .documents
         .iter()
-        .map(|d| (d.document.as_str(), d.outcome))
+        .map(|d| (d.document.as_str(), d.status))
         .collect();
     assert_eq!(
         documents,
@@ -377,8 +375,8 @@ async fn a_repository_deleted_during_the_sweep_is_counted_not_fatal() {
     seed(&client).await;
     let r = remediator(&client, config());
     let opts = options(r.config());
-    let pace = pacer(opts.requests_per_second);
-    let listing = r.list(&pace).await.unwrap();
+    let r = r.paced(opts.requests_per_second);
+    let listing = r.list().await.unwrap();
     for name in ["svc/no-policy-000", "svc/foreign-007", "svc/ci-right-042"] {
         client
             .delete_repository()
@@ -388,7 +386,7 @@ async fn a_repository_deleted_during_the_sweep_is_counted_not_fatal() {
             .await
             .unwrap();
     }
-    let report = r.sweep_listing(&listing, &opts, &pace, &NoObserver).await;
+    let report = r.sweep_listing(&listing, &opts, &NoObserver).await;
     assert_eq!(report.checked, 541);
     assert_eq!(report.skipped, 3, "{report:?}");
     assert_eq!(report.failed, 1, "only the oversized one: {report:?}");
@@ -532,7 +530,7 @@ async fn the_scheduled_event_sweeps_and_reports_counts() {
         )
         .await
         .unwrap();
-    assert_eq!(out.outcome, Status::Swept);
+    assert_eq!(out.status, Status::Swept);
     let json = serde_json::to_value(&out).unwrap();
     assert_eq!(json["trigger"], "scheduled");
     assert_eq!(json["outcome"], "swept");

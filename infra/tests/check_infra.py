@@ -242,6 +242,10 @@ def expected_rule(name):
         return "image-pushed"
     if name == "native-pull-through-cache.json":
         return "pull-through-cache"
+    # Replication into this registry rides on the pull-through-cache rule, whatever its result:
+    # the function skips a failed one.
+    if name in ("native-image-replicated.json", "skip-native-image-replication-failed.json"):
+        return "pull-through-cache"
     return None  # skip-native-image-deleted.json: a deletion is no push
 
 
@@ -293,6 +297,10 @@ def check_single_account(plugins, moto):
     check("sweep rule runs hourly, from the same variable as the function's sweep interval",
           rules.get("sweep", {}).get("ScheduleExpression") == "rate(60 minutes)", rules.get("sweep"))
     created = json.loads(rules["repository-created"]["EventPattern"])
+    native = json.loads(rules["pull-through-cache"]["EventPattern"])
+    check("the pull-through-cache rule also takes ECR Replication Action, unfiltered by result (issue 19)",
+          sorted(native["detail-type"]) == ["ECR Pull Through Cache Action", "ECR Replication Action"]
+          and "detail" not in native, native)
     check("creation rule matches both detail-types and both event sources",
           sorted(created["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
           and sorted(created["detail"]["eventSource"]) == ["ecr.amazonaws.com", "replication.ecr.amazonaws.com"])

@@ -10,14 +10,13 @@ use futures_util::stream::{self, StreamExt};
 use wildmatch::WildMatch;
 
 use crate::cli::common::{connect, load_config, stdout, AwsOptions, CliError, Ran};
-use ecr_policy_remediator::config::validate::{check_org_path, is_org_id};
-use ecr_policy_remediator::desired::grants::{grants, wanted, Document, Grant};
-use ecr_policy_remediator::ecr::EcrError;
-use ecr_policy_remediator::engine::converge::Remediator;
-use ecr_policy_remediator::engine::sweep::pacer;
+use ecr_policy_remediator::EcrError;
+use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::{check_org_path, is_account_id, is_org_id};
+use ecr_policy_remediator::{desired_by_rule, grants, Document, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AccessFormat {
+pub(crate) enum AccessFormat {
     /// Aligned columns, and a count of the grants no rule explains.
     Table,
     /// An array of grants.
@@ -45,7 +44,7 @@ pub(crate) async fn access(
     o.principal = o.principal.as_deref().map(principal).transpose()?;
     let config = load_config(config)?;
     for name in &o.repositories {
-        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let aws_error = |what: &str, e: EcrError| CliError::Aws(format!("cannot read {what}: {e}"));
@@ -76,7 +75,7 @@ fn principal(p: &str) -> Result<String, CliError> {
         Some(("org", id)) if is_org_id(id) => Some(p.to_string()),
         Some(("org-path", rest)) if path(rest) => Some(p.to_string()),
         Some(("service", name)) if !name.is_empty() => Some(p.to_string()),
-        _ if p == "*" || arn || ecr_policy_remediator::names::is_account_id(p) => Some(p.into()),
+        _ if p == "*" || arn || is_account_id(p) => Some(p.into()),
         _ if is_org_id(p) => Some(format!("org:{p}")),
         _ if path(p) => Some(format!("org-path:{p}")),
         _ => None,
@@ -105,18 +104,18 @@ fn concerns(g: &Grant, o: &AccessOptions) -> bool {
 }
 
 async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant>, CliError> {
-    let pace = pacer(r.config().sweep.requests_per_second);
+    // Reads of a whole registry keep the sweep's pace.
+    let paced = r.paced(r.config().sweep.requests_per_second);
+    let r = &paced;
     let names = if names.is_empty() {
-        r.list(&pace)
+        r.list()
             .await
             .map_err(|e| CliError::Aws(format!("cannot list the registry: {e}")))?
             .names
     } else {
         names.to_vec()
     };
-    let pace = &pace;
     let reads = names.iter().map(|name| async move {
-        pace.until_ready().await;
         let policy = r.ecr().get_policy(r.registry_id(), name).await;
         (name, policy)
     });
@@ -135,7 +134,7 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
                 )))
             }
         };
-        let wanted = wanted(r.config().matching(name), r.config());
+        let wanted = desired_by_rule(r.config().matching(name), r.config());
         let at = Document {
             source: "repository policy",
             repository: name,
@@ -149,9 +148,8 @@ async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
     let Some(text) = r.ecr().get_registry_policy().await? else {
         return Ok(Vec::new());
     };
-    let arn = ecr_policy_remediator::engine::documents::repository_arn(r.region(), r.registry_id());
-    let wanted =
-        ecr_policy_remediator::desired::registry::registry_statements_by_rule(r.config(), &arn);
+    let arn = ecr_policy_remediator::repository_arn(r.region(), r.registry_id());
+    let wanted = ecr_policy_remediator::registry_statements_by_rule(r.config(), &arn);
     let at = Document {
         source: "registry policy",
         repository: "*",
@@ -180,7 +178,7 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
             source: &source,
             repository: &pattern,
         };
-        out.extend(grants(text, at, &wanted(rules, r.config())));
+        out.extend(grants(text, at, &desired_by_rule(rules, r.config())));
     }
     Ok(out)
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::common::{load_config, stdout, CliError, Ran};
-use ecr_policy_remediator::config::{Config, Rule};
 
 pub(crate) fn check_config(file: Option<PathBuf>) -> Result<Ran, CliError> {
     let config = load_config(file)?;
@@ -19,33 +18,28 @@ pub(crate) fn check_config(file: Option<PathBuf>) -> Result<Ran, CliError> {
         config.ownership.prefix()
     )?;
     for rule in &config.rules {
-        print_rule(&mut out, rule, &config)?;
+        writeln!(out)?;
+        writeln!(out, "rule {}", rule.name)?;
+        let repositories: Vec<_> = rule.repository_patterns().collect();
+        writeln!(out, "  repositories: {}", repositories.join(", "))?;
+        let exclude: Vec<_> = rule.exclude_patterns().collect();
+        if !exclude.is_empty() {
+            writeln!(out, "  exclude: {}", exclude.join(", "))?;
+        }
+        writeln!(
+            out,
+            "  access: {}  createOnDeniedPull: {}",
+            serde_json::to_string(&rule.access).unwrap_or_default(),
+            rule.create_on_denied_pull
+        )?;
+        writeln!(out, "  statements:")?;
+        for statement in rule.statements(&config.ownership) {
+            let text = serde_json::to_string_pretty(&statement).unwrap_or_default();
+            for line in text.lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
     }
     out.flush()?;
     Ok(Ran::default())
-}
-
-fn print_rule(out: &mut impl Write, rule: &Rule, config: &Config) -> std::io::Result<()> {
-    writeln!(out)?;
-    writeln!(out, "rule {}", rule.name)?;
-    let repositories: Vec<_> = rule.repository_patterns().collect();
-    writeln!(out, "  repositories: {}", repositories.join(", "))?;
-    let exclude: Vec<_> = rule.exclude_patterns().collect();
-    if !exclude.is_empty() {
-        writeln!(out, "  exclude: {}", exclude.join(", "))?;
-    }
-    writeln!(
-        out,
-        "  access: {}  createOnDeniedPull: {}",
-        serde_json::to_string(&rule.access).unwrap_or_default(),
-        rule.create_on_denied_pull
-    )?;
-    writeln!(out, "  statements:")?;
-    for statement in rule.statements(&config.ownership) {
-        let text = serde_json::to_string_pretty(&statement).unwrap_or_default();
-        for line in text.lines() {
-            writeln!(out, "    {line}")?;
-        }
-    }
-    Ok(())
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use ecr_policy_remediator::config::{Config, ConfigError};
-use ecr_policy_remediator::engine::converge::Remediator;
-use ecr_policy_remediator::engine::documents::REGISTRY_POLICY;
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Status};
+use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::REGISTRY_POLICY;
+use ecr_policy_remediator::{Config, ConfigError};
+use ecr_policy_remediator::{DocumentReport, Status};
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
@@ -19,7 +19,7 @@ pub(crate) const USAGE_ERROR: u8 = 2;
 pub(crate) const CHANGES: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Diffs and a summary table.
     Text,
     /// The Lambda's outcome object.
@@ -28,7 +28,7 @@ pub enum OutputFormat {
 
 /// Where the subcommands reach AWS; the standard environment fills in what is not given.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct AwsOptions {
+pub(crate) struct AwsOptions {
     /// AWS region of the registry (default: AWS_REGION, or the profile's region).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -47,7 +47,7 @@ pub(crate) struct Ran {
 
 impl Ran {
     /// The exit code: 1 when something failed; with `detailed`, 2 when there are changes.
-    pub fn code(self, detailed: bool) -> u8 {
+    pub(crate) fn code(self, detailed: bool) -> u8 {
         match (self.failed, detailed && self.changes) {
             (true, _) => FAILED,
             (false, true) => CHANGES,
@@ -87,7 +87,7 @@ pub(crate) fn stdout() -> StdoutLock<'static> {
 pub(crate) fn load_config(path: Option<PathBuf>) -> Result<Config, CliError> {
     let config = match path {
         Some(path) => Config::from_file(&path).map(|mut c| {
-            c.dry_run |= ecr_policy_remediator::config::dry_run_from_env();
+            c.dry_run |= ecr_policy_remediator::dry_run_from_env();
             c
         }),
         None => Config::from_env(),
@@ -113,7 +113,7 @@ pub(crate) async fn connect(config: Config, aws: &AwsOptions) -> Result<Remediat
 /// One of the registry's documents: what would change, or why it cannot.
 pub(crate) fn print_document(out: &mut impl Write, d: &DocumentReport) -> std::io::Result<()> {
     writeln!(out, "== {}", d.document)?;
-    match d.outcome {
+    match d.status {
         Status::Planned | Status::Applied => {
             // A template updated without touching its policy keeps `after == before`: only a
             // deletion leaves `after` empty after a policy.
@@ -133,7 +133,7 @@ pub(crate) fn print_document(out: &mut impl Write, d: &DocumentReport) -> std::i
         _ => {}
     }
     if let Some(reason) = &d.reason {
-        let label = if d.outcome == Status::Failed {
+        let label = if d.status == Status::Failed {
             "cannot"
         } else {
             "note"

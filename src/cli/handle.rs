@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::cli::common::{connect, load_config, stdout, AwsOptions, CliError, Ran};
-use ecr_policy_remediator::engine::outcome::{Outcome, Status};
+use ecr_policy_remediator::{Outcome, Status};
 
 /// One event file's text, or the sentence that says why it cannot be read.
 fn read_event(name: &str) -> Result<String, String> {
@@ -49,9 +49,9 @@ pub(crate) async fn handle(
                 outcome
             }
         };
-        ran.failed |= outcome.outcome == Status::Failed;
+        ran.failed |= outcome.status == Status::Failed;
         ran.changes |= matches!(
-            outcome.outcome,
+            outcome.status,
             Status::Planned | Status::Applied | Status::Created
         );
         let line = serde_json::to_string(&outcome).unwrap_or_default();

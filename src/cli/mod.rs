@@ -1,14 +1,14 @@
 //! The command line: the Lambda's own code path, runnable from a workstation or a CI job.
 
-pub mod access;
+pub(crate) mod access;
 mod check_config;
-pub mod common;
+pub(crate) mod common;
 mod diff;
-pub mod doctor;
+pub(crate) mod doctor;
 mod handle;
 mod plan;
 mod profile;
-pub mod reconcile;
+pub(crate) mod reconcile;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::access::{access, AccessFormat, AccessOptions};
 use crate::cli::check_config::check_config;
-pub use crate::cli::common::{AwsOptions, OutputFormat};
+pub(crate) use crate::cli::common::{AwsOptions, OutputFormat};
 use crate::cli::common::{CliError, Ran, FAILED, USAGE_ERROR};
 use crate::cli::doctor::{doctor, DoctorFormat};
 use crate::cli::handle::handle;
@@ -35,7 +35,7 @@ use crate::cli::reconcile::{reconcile, ReconcileOptions};
         The subcommands run the Lambda's code against the ECR endpoint of the standard AWS environment \
         (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
@@ -45,7 +45,7 @@ pub struct Cli {
 /// Terraform's convention, for CI drift checks: 0 nothing to change, 1 an error, 2 changes
 /// planned (or made).
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
-pub struct ExitCodes {
+pub(crate) struct ExitCodes {
     /// Exit 2 when changes are planned (or made), 0 when there are none, 1 on any error (a
     /// usage or configuration error included), as `terraform plan -detailed-exitcode` does.
     #[arg(long)]
@@ -53,7 +53,7 @@ pub struct ExitCodes {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Handle EventBridge events exactly as the Lambda does; prints one outcome line per event.
     #[command(
         after_help = "Example:\n  ecr-policy-remediator handle --config rules.json --dry-run events/create-repository-api.json"
@@ -188,7 +188,7 @@ impl Command {
 
     /// The log level when `RUST_LOG` does not say: the Lambda's `info`, except under a progress
     /// bar, whose line the per-repository log lines would break (the summary lists failures).
-    pub fn default_log_level(&self) -> LevelFilter {
+    pub(crate) fn default_log_level(&self) -> LevelFilter {
         match self {
             Command::Reconcile {
                 output: OutputFormat::Text,
@@ -202,7 +202,7 @@ impl Command {
 /// Runs one subcommand: 0 when nothing failed, 1 when something did (an event, a repository, or
 /// a call to AWS), 2 for a usage or configuration error; with `--detailed-exitcode`, 2 means
 /// changes planned and every error is 1.
-pub async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
+pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
     let detailed = command.exit_codes().detailed_exitcode;
     let (message, code) = match dispatch(command, aws).await {
         Ok(ran) => return ExitCode::from(ran.code(detailed)),

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use crate::cli::common::{
     connect, load_config, print_diff, print_document, stdout, AwsOptions, CliError, Ran,
 };
-use ecr_policy_remediator::engine::converge::Remediator;
-use ecr_policy_remediator::engine::outcome::Status;
-use ecr_policy_remediator::policy::Plan;
+use ecr_policy_remediator::Plan;
+use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::Status;
 
 /// The refusal of a plan of nothing: `reconcile --dry-run` is the plan of every repository.
 pub(crate) const NOTHING_TO_PLAN: &str = "plan needs at least one repository name, or \
@@ -27,15 +27,15 @@ pub(crate) async fn plan(
     let mut config = load_config(config)?;
     config.dry_run = true;
     for name in repositories {
-        ecr_policy_remediator::names::check_repository_name(name).map_err(CliError::Usage)?;
+        ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
     let mut ran = Ran::default();
     let mut out = stdout();
     if registry {
-        for d in remediator.converge_registry(None).await {
-            ran.failed |= d.outcome == Status::Failed;
-            ran.changes |= d.outcome == Status::Planned;
+        for d in remediator.converge_registry().await {
+            ran.failed |= d.status == Status::Failed;
+            ran.changes |= d.status == Status::Planned;
             print_document(&mut out, &d)?;
         }
     }
@@ -55,7 +55,7 @@ async fn plan_repository(
     ran: &mut Ran,
 ) -> std::io::Result<()> {
     writeln!(out, "== {name}")?;
-    let report = match remediator.inspect(name, None).await {
+    let report = match remediator.inspect(name).await {
         Ok(report) => report,
         Err(e) => {
             ran.failed = true;

@@ -13,12 +13,11 @@ use crate::cli::common::{
     connect, load_config, print_diff, print_document, stdout, AwsOptions, CliError, OutputFormat,
     Ran,
 };
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::engine::documents::REGISTRY_POLICY;
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Status, SweepReport};
-use ecr_policy_remediator::engine::sweep::{RepositoryResult, SweepObserver, SweepOptions};
-use ecr_policy_remediator::policy::diff::sid_changes;
-use ecr_policy_remediator::policy::Change;
+use ecr_policy_remediator::Change;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::REGISTRY_POLICY;
+use ecr_policy_remediator::{DocumentReport, Status, SweepReport};
+use ecr_policy_remediator::{RepositoryResult, SweepObserver, SweepOptions};
 
 /// A change planned or made: the repository, its policy before, after (`None`: deleted), and
 /// the Sids that came, went and changed.
@@ -140,11 +139,11 @@ fn progress_bar(output: OutputFormat) -> Result<ProgressBar, CliError> {
 }
 
 fn ran(report: &SweepReport) -> Ran {
-    let documents_failed = report.documents.iter().any(|d| d.outcome == Status::Failed);
+    let documents_failed = report.documents.iter().any(|d| d.status == Status::Failed);
     let documents_changed = report
         .documents
         .iter()
-        .any(|d| matches!(d.outcome, Status::Planned | Status::Applied));
+        .any(|d| matches!(d.status, Status::Planned | Status::Applied));
     Ran {
         failed: report.failed > 0 || documents_failed,
         changes: report.applied + report.planned > 0 || documents_changed,
@@ -195,8 +194,8 @@ fn print_document_change(
     d: &DocumentReport,
     one_line: bool,
 ) -> std::io::Result<()> {
-    let changed = matches!(d.outcome, Status::Planned | Status::Applied);
-    if !changed && d.outcome != Status::Failed {
+    let changed = matches!(d.status, Status::Planned | Status::Applied);
+    if !changed && d.status != Status::Failed {
         return Ok(());
     }
     if !one_line {
@@ -206,7 +205,7 @@ fn print_document_change(
         let reason = d.reason.as_deref().unwrap_or("failed");
         return writeln!(out, "{}: cannot: {reason}", d.document);
     }
-    let change = sid_changes(d.before.as_deref(), d.after.as_deref());
+    let change = crate::cli::diff::sid_change(d.before.as_deref(), d.after.as_deref());
     let deleted = d.after.is_none() && (d.document == REGISTRY_POLICY || d.before.is_some());
     let what = if d.document == REGISTRY_POLICY {
         "policy"
@@ -252,7 +251,7 @@ fn print_summary(out: &mut impl Write, report: &SweepReport) -> std::io::Result<
         .map(|(what, n)| (what.to_string(), n.to_string()))
         .collect();
     for d in &report.documents {
-        let outcome = serde_json::to_value(d.outcome).unwrap_or_default();
+        let outcome = serde_json::to_value(d.status).unwrap_or_default();
         let outcome = outcome.as_str().unwrap_or_default().to_string();
         rows.push((d.document.clone(), outcome));
     }

@@ -4,11 +4,11 @@
 //! repository. Validation is strict because a typo here either grants nothing (pods stay down) or
 //! grants too much, and both are found far too late if the Lambda accepts them at start-up.
 
-pub mod error;
+pub(crate) mod error;
 mod parse;
-pub mod registry;
-pub mod sweep;
-pub mod validate;
+pub(crate) mod registry;
+pub(crate) mod sweep;
+pub(crate) mod validate;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
@@ -19,21 +19,24 @@ use wildmatch::WildMatch;
 use crate::config::error::invalid;
 pub use crate::config::error::ConfigError;
 use crate::config::registry::{check_registry_features, check_registry_sids, RegistryFeatures};
-pub use crate::config::sweep::SweepSettings;
+pub(crate) use crate::config::sweep::SweepSettings;
 use crate::config::validate::{
     check_action, check_deployment, check_iam_arn, check_org_path, check_pattern, is_org_id,
     validate_rule_name,
 };
-pub use crate::config::validate::{PULL_ACTIONS, PUSH_ACTIONS};
+pub(crate) use crate::config::validate::{PULL_ACTIONS, PUSH_ACTIONS};
 use crate::names::caller::Caller;
 use crate::names::is_account_id;
-use crate::policy::{self, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
+use crate::policy::{self, Condition, Ownership, Plan, Principal, Statement, MAX_POLICY_CHARS};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The rules, in configuration order.
     pub rules: Vec<Rule>,
+    /// `dryRun` (or `REMEDIATOR_DRY_RUN`): decide and report, write nothing.
     pub dry_run: bool,
+    /// How the scheduled sweep paces itself.
     pub sweep: SweepSettings,
     /// The deployment's name, when several deployments share a registry.
     pub deployment: Option<String>,
@@ -199,20 +202,20 @@ impl Rule {
             out.push(("Principals", Principal::Aws(arns), None));
         }
         if !p.organizations.is_empty() {
-            let condition = (
-                "StringEquals",
-                "aws:PrincipalOrgID",
-                p.organizations.clone(),
-            );
+            let condition = Condition {
+                operator: "StringEquals",
+                key: "aws:PrincipalOrgID",
+                values: p.organizations.clone(),
+            };
             out.push(("Org", Principal::Any, Some(condition)));
         }
         if !p.organization_paths.is_empty() {
-            let key = ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths");
-            out.push((
-                "OrgPaths",
-                Principal::Any,
-                Some((key.0, key.1, p.organization_paths.clone())),
-            ));
+            let condition = Condition {
+                operator: "ForAnyValue:StringLike",
+                key: "aws:PrincipalOrgPaths",
+                values: p.organization_paths.clone(),
+            };
+            out.push(("OrgPaths", Principal::Any, Some(condition)));
         }
         out
     }
@@ -232,11 +235,8 @@ impl Rule {
     }
 }
 
-/// A statement's condition: `(operator, key, values)`.
-pub type Condition = (&'static str, &'static str, Vec<String>);
-
 /// The statements every matching rule wants, sorted by `Sid`.
-pub fn desired_statements<'a>(
+pub(crate) fn desired_statements<'a>(
     rules: impl IntoIterator<Item = &'a Rule>,
     owner: &Ownership,
 ) -> Vec<Statement> {

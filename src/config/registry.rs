@@ -6,7 +6,7 @@ use crate::names::check_repository_name;
 use crate::policy::ownership::alphanumeric;
 
 /// What [`check_registry_features`] needs to know of a rule.
-pub struct RegistryFeatures<'a> {
+pub(crate) struct RegistryFeatures<'a> {
     pub patterns: &'a [String],
     pub has_exclude: bool,
     pub pull_through_cache: bool,
@@ -14,11 +14,11 @@ pub struct RegistryFeatures<'a> {
 }
 
 /// The creation templates a rule may ask for, as the API spells them.
-pub const TEMPLATE_KINDS: &[&str] = &["CREATE_ON_PUSH", "PULL_THROUGH_CACHE", "REPLICATION"];
+pub(crate) const TEMPLATE_KINDS: &[&str] = &["CREATE_ON_PUSH", "PULL_THROUGH_CACHE", "REPLICATION"];
 
 /// The prefix of the template for `pattern`, when the pattern is a whole namespace: `*` is
 /// `ROOT`, `team-a/*` is `team-a`.
-pub fn template_prefix(pattern: &str) -> Option<String> {
+pub(crate) fn template_prefix(pattern: &str) -> Option<String> {
     if pattern == "*" {
         return Some("ROOT".into());
     }
@@ -27,13 +27,8 @@ pub fn template_prefix(pattern: &str) -> Option<String> {
         .then(|| prefix.to_string())
 }
 
-/// Checks `creationTemplates`, `pullThroughCache` and `registryGrant`; returns the templates the
-/// rule asks for, sorted.
-pub fn check_registry_features(
-    rule: &RegistryFeatures,
-    templates: &[String],
-    at: &str,
-) -> Result<Vec<String>, ConfigError> {
+/// The template kinds of `creationTemplates`, each one ECR knows, sorted and once each.
+fn template_kinds(templates: &[String], at: &str) -> Result<Vec<String>, ConfigError> {
     let mut kinds = Vec::new();
     for (i, kind) in templates.iter().enumerate() {
         if !TEMPLATE_KINDS.contains(&kind.as_str()) {
@@ -49,6 +44,17 @@ pub fn check_registry_features(
     }
     kinds.sort();
     kinds.dedup();
+    Ok(kinds)
+}
+
+/// Checks `creationTemplates`, `pullThroughCache` and `registryGrant`; returns the templates the
+/// rule asks for, sorted.
+pub(crate) fn check_registry_features(
+    rule: &RegistryFeatures,
+    templates: &[String],
+    at: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let kinds = template_kinds(templates, at)?;
     let has_exclude = rule.has_exclude;
     let refuse = |key: &str, why: &str| {
         Err(invalid(
@@ -96,7 +102,7 @@ pub fn check_registry_features(
 
 /// Registry-policy Sids hold only a rule name's letters and digits: two rules with registry
 /// statements (`(name, has registry statements)`) must not come out the same.
-pub fn check_registry_sids(rules: &[(&str, bool)]) -> Result<(), ConfigError> {
+pub(crate) fn check_registry_sids(rules: &[(&str, bool)]) -> Result<(), ConfigError> {
     let mut seen: Vec<(String, &str)> = Vec::new();
     for (i, (name, registry)) in rules.iter().enumerate() {
         if !registry {

@@ -4,13 +4,13 @@
 use crate::names::is_account_id;
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
-pub const MAX_RULE_NAME: usize = 64;
+pub(crate) const MAX_RULE_NAME: usize = 64;
 
 /// Longest deployment name: it is part of every `Sid` the deployment writes.
-pub const MAX_DEPLOYMENT_NAME: usize = 20;
+pub(crate) const MAX_DEPLOYMENT_NAME: usize = 20;
 
 /// Actions that let a principal pull an image (and look at what it pulls).
-pub const PULL_ACTIONS: &[&str] = &[
+pub(crate) const PULL_ACTIONS: &[&str] = &[
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:DescribeImages",
@@ -20,7 +20,7 @@ pub const PULL_ACTIONS: &[&str] = &[
 ];
 
 /// Actions that push needs on top of pull.
-pub const PUSH_ACTIONS: &[&str] = &[
+pub(crate) const PUSH_ACTIONS: &[&str] = &[
     "ecr:CompleteLayerUpload",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
@@ -29,7 +29,7 @@ pub const PUSH_ACTIONS: &[&str] = &[
 
 /// Further actions a rule may add: reading or writing images, and nothing that administers the
 /// repository (its policy, its lifecycle, its existence) or the registry.
-pub const EXTRA_IMAGE_ACTIONS: &[&str] = &[
+pub(crate) const EXTRA_IMAGE_ACTIONS: &[&str] = &[
     "ecr:BatchDeleteImage",
     "ecr:BatchImportUpstreamImage",
     "ecr:DescribeImageReplicationStatus",
@@ -55,7 +55,7 @@ const ADMIN_ACTIONS: &[&str] = &[
 
 /// An extra action in its documented spelling (IAM compares action names without regard to
 /// case), or the reason it cannot be granted.
-pub fn check_action(action: &str) -> Result<&'static str, String> {
+pub(crate) fn check_action(action: &str) -> Result<&'static str, String> {
     let known = |list: &[&'static str]| {
         list.iter()
             .copied()
@@ -87,7 +87,7 @@ pub fn check_action(action: &str) -> Result<&'static str, String> {
 }
 
 /// A deployment name: it namespaces every `Sid` the deployment owns.
-pub fn check_deployment(name: &str) -> Result<(), String> {
+pub(crate) fn check_deployment(name: &str) -> Result<(), String> {
     let ok = (1..=MAX_DEPLOYMENT_NAME).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric());
     if ok {
@@ -101,7 +101,7 @@ pub fn check_deployment(name: &str) -> Result<(), String> {
     }
 }
 
-pub fn validate_rule_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_rule_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= MAX_RULE_NAME
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -164,7 +164,7 @@ fn next_states(states: u8, c: char) -> u8 {
 /// `Need` (a letter or digit must come next; start state) and `Alnum` (accepting; a letter or
 /// digit, or one of `._-/` back to `Need`). Running the pattern through that automaton, with `?`
 /// as any one character and `*` as any run, tells exactly whether some legal name matches.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     const LEGAL: &str =
         "lowercase letters, digits, '.', '_', '-', '/', and the wildcards '*' and '?'";
     if pattern.is_empty() {
@@ -195,6 +195,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An AWS Organizations ID: `o-` and 10 to 32 lowercase letters or digits.
 pub fn is_org_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|rest| {
         (10..=32).contains(&rest.len())
@@ -212,7 +213,7 @@ fn is_lower_alnum(s: &str) -> bool {
 
 /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME` or `...:user/...`, without wildcards: a repository
 /// policy principal must name one principal exactly.
-pub fn check_iam_arn(arn: &str) -> Result<(), String> {
+pub(crate) fn check_iam_arn(arn: &str) -> Result<(), String> {
     let hint =
         "use an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/eks-node-role\"";
     let parts: Vec<&str> = arn.splitn(6, ':').collect();

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Config, Rule};
-use crate::policy::{Principal, Statement};
+use crate::policy::{Condition, Principal, Statement};
 
 const PULL: [&str; 3] = [
     "ecr:batchgetimage",
@@ -31,7 +31,9 @@ pub struct Grant {
     pub principal: String,
     /// `push`, `pull`, `all` (ecr:*), `deny`, or `other` (image actions short of a pull).
     pub access: String,
+    /// The actions granted, sorted.
     pub actions: Vec<String>,
+    /// The statement's `Sid`, when it has one.
     pub sid: Option<String>,
     /// The rule that gives exactly this; `None`: no rule explains it.
     pub rule: Option<String>,
@@ -41,12 +43,17 @@ pub struct Grant {
 /// carry no `Resource`.
 #[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {
+    /// Which document: `repository policy`, `registry policy` or `template PREFIX`.
     pub source: &'a str,
+    /// The repository (or pattern) the document concerns.
     pub repository: &'a str,
 }
 
 /// The statements some rules want, each with its rule: what a grant is explained by.
-pub fn wanted<'a>(rules: impl IntoIterator<Item = &'a Rule>, config: &Config) -> Wanted {
+pub fn desired_by_rule<'a>(
+    rules: impl IntoIterator<Item = &'a Rule>,
+    config: &Config,
+) -> DesiredByRule {
     rules
         .into_iter()
         .flat_map(|r| {
@@ -59,7 +66,7 @@ pub fn wanted<'a>(rules: impl IntoIterator<Item = &'a Rule>, config: &Config) ->
 }
 
 /// Statements with the rule that wants each.
-pub type Wanted = Vec<(String, Statement)>;
+pub(crate) type DesiredByRule = Vec<(String, Statement)>;
 
 /// Every grant in a policy text, each with the rule that explains it, if one does: a rule in
 /// `wanted` whose statement names the principal with at least the grant's actions (and, for a
@@ -203,7 +210,7 @@ fn explained_by(
         .find(|(_, w)| {
             let names = match (&w.principal, &w.condition) {
                 (Principal::Aws(arns), _) => arns.iter().any(|a| a == principal),
-                (Principal::Any, Some((_, key, values))) => {
+                (Principal::Any, Some(Condition { key, values, .. })) => {
                     let label = if key.eq_ignore_ascii_case("aws:PrincipalOrgID") {
                         "org"
                     } else {

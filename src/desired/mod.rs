@@ -1,6 +1,6 @@
 //! What the rules want beyond a repository's own policy: the registry policy's statements, the
 //! creation templates, and which rule explains a grant found in a document. Pure.
 
-pub mod grants;
-pub mod registry;
-pub mod templates;
+pub(crate) mod grants;
+pub(crate) mod registry;
+pub(crate) mod templates;

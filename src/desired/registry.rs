@@ -7,20 +7,24 @@ use crate::policy::{Ownership, Statement};
 
 /// What a principal needs in the registry policy to make pull-through cache create a repository
 /// and fetch its image on the first pull.
-pub const PULL_THROUGH_CACHE_ACTIONS: &[&str] =
+pub(crate) const PULL_THROUGH_CACHE_ACTIONS: &[&str] =
     &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"];
 
 /// The registry statements the rules want, and the rules whose registry grant cannot be written
 /// because the registry's policy scope is V1.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegistryWant {
+pub(crate) struct DesiredRegistry {
     pub statements: Vec<Statement>,
     pub unwritable_grants: Vec<String>,
 }
 
 /// `repository_arn` is `arn:PARTITION:ecr:REGION:ACCOUNT:repository`; `scope_v2` whether the
 /// registry policy may hold image actions.
-pub fn registry_statements(config: &Config, repository_arn: &str, scope_v2: bool) -> RegistryWant {
+pub(crate) fn registry_statements(
+    config: &Config,
+    repository_arn: &str,
+    scope_v2: bool,
+) -> DesiredRegistry {
     let mut statements: Vec<Statement> = by_rule(config, repository_arn, scope_v2)
         .into_iter()
         .map(|(_, s)| s)
@@ -32,7 +36,7 @@ pub fn registry_statements(config: &Config, repository_arn: &str, scope_v2: bool
         let grants = config.rules.iter().filter(|r| r.registry_grant);
         grants.map(|r| r.name.clone()).collect()
     };
-    RegistryWant {
+    DesiredRegistry {
         statements,
         unwritable_grants,
     }
@@ -91,7 +95,7 @@ fn statements(
 }
 
 /// The Sids of the registry grants of `rules`: kept as they are while the scope cannot hold them.
-pub fn grant_sids(config: &Config, rules: &[String]) -> Vec<String> {
+pub(crate) fn grant_sids(config: &Config, rules: &[String]) -> Vec<String> {
     config
         .rules
         .iter()
@@ -107,7 +111,7 @@ pub fn grant_sids(config: &Config, rules: &[String]) -> Vec<String> {
 
 /// Whether `pattern` can match a repository under the namespace `prefix` (`ROOT`: any): its
 /// literal start and `prefix/` must agree as far as both go.
-pub fn may_match_under(pattern: &str, prefix: &str) -> bool {
+pub(crate) fn may_match_under(pattern: &str, prefix: &str) -> bool {
     if prefix == "ROOT" {
         return true;
     }

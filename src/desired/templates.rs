@@ -14,7 +14,7 @@ use crate::desired::registry::{covers, may_match_under};
 use crate::policy::{self, Kind, Ownership, Plan, Statement};
 
 /// The mark in a template's description that says the function owns it.
-pub fn marker(owner: &Ownership) -> String {
+pub(crate) fn marker(owner: &Ownership) -> String {
     match owner.deployment() {
         None => "[managed by ecr-policy-remediator]".into(),
         Some(d) => format!("[managed by ecr-policy-remediator, deployment {d}]"),
@@ -23,7 +23,7 @@ pub fn marker(owner: &Ownership) -> String {
 
 /// A template the rules want.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredTemplate {
+pub(crate) struct DesiredTemplate {
     pub prefix: String,
     pub applied_for: Vec<String>,
     /// The statements the event path would write on a new repository under the prefix.
@@ -43,7 +43,7 @@ pub struct CurrentTemplate {
 
 /// What to do with one template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplateAction {
+pub(crate) enum TemplateAction {
     Unchanged,
     Create {
         policy: String,
@@ -62,7 +62,7 @@ pub enum TemplateAction {
 }
 
 /// Every template the rules want, by prefix.
-pub fn desired_templates(config: &Config) -> Vec<DesiredTemplate> {
+pub(crate) fn desired_templates(config: &Config) -> Vec<DesiredTemplate> {
     let mut prefixes: BTreeSet<String> = BTreeSet::new();
     for rule in config
         .rules
@@ -114,7 +114,7 @@ fn rule_covers(rule: &Rule, prefix: &str) -> bool {
 
 /// What to do with each template, by prefix: the ones the rules want, and the ones the function
 /// owns that they no longer want.
-pub fn plan_templates(
+pub(crate) fn plan_templates(
     desired: &[DesiredTemplate],
     current: &[CurrentTemplate],
     owner: &Ownership,

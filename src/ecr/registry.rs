@@ -7,10 +7,10 @@ use aws_sdk_ecr::operation::get_registry_policy::GetRegistryPolicyError;
 use aws_sdk_ecr::types::RctAppliedFor;
 
 use crate::desired::templates::CurrentTemplate;
-use crate::ecr::{Ecr, EcrError};
+use crate::ecr::{EcrError, SdkEcr};
 
 /// The account setting that says what a registry policy may hold.
-pub const SCOPE_SETTING: &str = "REGISTRY_POLICY_SCOPE";
+pub(crate) const SCOPE_SETTING: &str = "REGISTRY_POLICY_SCOPE";
 
 fn applied_for(kinds: &[String]) -> Vec<RctAppliedFor> {
     kinds
@@ -19,9 +19,9 @@ fn applied_for(kinds: &[String]) -> Vec<RctAppliedFor> {
         .collect()
 }
 
-impl Ecr {
+impl SdkEcr {
     /// The registry policy's text; `None` when there is none.
-    pub async fn get_registry_policy(&self) -> Result<Option<String>, EcrError> {
+    pub(super) async fn get_registry_policy(&self) -> Result<Option<String>, EcrError> {
         match self.client.get_registry_policy().send().await {
             Ok(out) => Ok(out.policy_text().map(str::to_string)),
             Err(e)
@@ -36,7 +36,7 @@ impl Ecr {
         }
     }
 
-    pub async fn put_registry_policy(&self, text: &str) -> Result<(), EcrError> {
+    pub(super) async fn put_registry_policy(&self, text: &str) -> Result<(), EcrError> {
         self.client
             .put_registry_policy()
             .policy_text(text)
@@ -46,7 +46,7 @@ impl Ecr {
             .map_err(|e| EcrError::from_sdk("PutRegistryPolicy", e))
     }
 
-    pub async fn delete_registry_policy(&self) -> Result<(), EcrError> {
+    pub(super) async fn delete_registry_policy(&self) -> Result<(), EcrError> {
         match self.client.delete_registry_policy().send().await {
             Ok(_) => Ok(()),
             Err(e)
@@ -64,7 +64,7 @@ impl Ecr {
     }
 
     /// `V1` or `V2` (`GetAccountSetting REGISTRY_POLICY_SCOPE`).
-    pub async fn registry_policy_scope(&self) -> Result<String, EcrError> {
+    pub(super) async fn registry_policy_scope(&self) -> Result<String, EcrError> {
         let out = self
             .client
             .get_account_setting()
@@ -76,7 +76,7 @@ impl Ecr {
     }
 
     /// The `ecrRepositoryPrefix` of every pull-through-cache rule.
-    pub async fn pull_through_cache_prefixes(
+    pub(super) async fn pull_through_cache_prefixes(
         &self,
         registry_id: &str,
     ) -> Result<Vec<String>, EcrError> {
@@ -104,7 +104,7 @@ impl Ecr {
     }
 
     /// Every repository creation template.
-    pub async fn list_templates(&self) -> Result<Vec<CurrentTemplate>, EcrError> {
+    pub(super) async fn list_templates(&self) -> Result<Vec<CurrentTemplate>, EcrError> {
         let mut templates = Vec::new();
         let mut token = None;
         loop {
@@ -134,7 +134,7 @@ impl Ecr {
         }
     }
 
-    pub async fn create_template(
+    pub(super) async fn create_template(
         &self,
         prefix: &str,
         description: &str,
@@ -154,7 +154,7 @@ impl Ecr {
     }
 
     /// Changes only what is given: the policy, `appliedFor`, or both.
-    pub async fn update_template(
+    pub(super) async fn update_template(
         &self,
         prefix: &str,
         policy: Option<&str>,
@@ -172,7 +172,7 @@ impl Ecr {
     }
 
     /// Deletes a template; one that is already gone is no error.
-    pub async fn delete_template(&self, prefix: &str) -> Result<(), EcrError> {
+    pub(super) async fn delete_template(&self, prefix: &str) -> Result<(), EcrError> {
         match self
             .client
             .delete_repository_creation_template()

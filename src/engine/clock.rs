@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 /// Seconds since the epoch, now.
-pub fn epoch_now() -> i64 {
+pub(crate) fn epoch_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

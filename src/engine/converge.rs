@@ -1,65 +1,37 @@
 //! The one step every path shares: read a repository's policy, decide, write only what changes.
 //! The event path, the sweep, `plan` and `reconcile` all come through here.
 
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
-use governor::DefaultDirectRateLimiter;
 use tracing::{debug, info, warn};
 
 use crate::config::{desired_statements, Config, Rule};
-use crate::ecr::{Ecr, EcrError};
+use crate::ecr::{EcrClient, EcrError, Paced, SdkEcr};
 use crate::engine::outcome::Status;
 use crate::event::Trigger;
 use crate::policy::{self, Change, Decision, Plan};
-
-/// The request-rate cap every ECR request of a sweep waits on.
-pub type Pacer = DefaultDirectRateLimiter;
 
 /// The configuration, the ECR client and the registry the function acts on: built once per cold
 /// start, then shared by every invocation.
 #[derive(Debug, Clone)]
 pub struct Remediator {
     pub(crate) config: Config,
-    pub(crate) ecr: Ecr,
+    pub(crate) ecr: Arc<dyn EcrClient>,
     pub(crate) registry_id: String,
     pub(crate) region: String,
     /// The function's own IAM role: policy changes it made itself need no look.
     pub(crate) self_role: Option<String>,
 }
 
-/// How a repository's convergence ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Unchanged,
-    Applied,
-    Created,
-    Planned(&'static str),
-    NotFound,
-    Skipped(String),
-    Failed(String),
-}
-
-impl Step {
-    /// The outcome and reason this step stands for.
-    pub fn status(&self) -> (Status, Option<String>) {
-        match self {
-            Step::Unchanged => (Status::Unchanged, None),
-            Step::Applied => (Status::Applied, None),
-            Step::Created => (Status::Created, None),
-            Step::Planned(reason) => (Status::Planned, Some(reason.to_string())),
-            Step::Skipped(reason) => (Status::Skipped, Some(reason.clone())),
-            Step::NotFound => (
-                Status::Skipped,
-                Some("the repository does not exist".into()),
-            ),
-            Step::Failed(reason) => (Status::Failed, Some(reason.clone())),
-        }
-    }
-}
-
 /// What `converge` did, with the policy before and after for those who show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Converged {
-    pub step: Step,
+    pub status: Status,
+    /// Why, when the status alone does not say it.
+    pub reason: Option<String>,
+    /// The repository does not exist (any more).
+    pub missing: bool,
     /// The rules that match the repository.
     pub rules: Vec<String>,
     pub before: Option<String>,
@@ -71,9 +43,9 @@ pub struct Converged {
 }
 
 impl Converged {
-    /// The outcome and reason: a step's own, and for a write, what it took back.
-    pub fn status(&self) -> (Status, Option<String>) {
-        let (status, reason) = self.step.status();
+    /// The status and reason to report: its own, and for a write, what it took back.
+    pub fn explained(&self) -> (Status, Option<String>) {
+        let (status, reason) = (self.status, self.reason.clone());
         let removed = self.change.as_ref().map(|c| c.removed.join(", "));
         let revoked = removed.filter(|r| !r.is_empty() && status == Status::Applied);
         let reason = match (reason, revoked, &self.after) {
@@ -86,14 +58,33 @@ impl Converged {
         (status, reason)
     }
 
-    fn new(step: Step, rules: Vec<String>) -> Self {
+    fn new(status: Status, rules: Vec<String>) -> Self {
         Converged {
-            step,
+            status,
+            reason: None,
+            missing: false,
             rules,
             before: None,
             after: None,
             change: None,
             unknown_principal: false,
+        }
+    }
+
+    /// The same, ended with `status` for `reason`.
+    pub fn ended(self, status: Status, reason: impl Into<String>) -> Self {
+        Converged {
+            status,
+            reason: Some(reason.into()),
+            ..self
+        }
+    }
+
+    /// The same, for a repository that does not exist.
+    pub(crate) fn gone(self) -> Self {
+        Converged {
+            missing: true,
+            ..self.ended(Status::Skipped, "the repository does not exist")
         }
     }
 }
@@ -109,19 +100,34 @@ pub struct Inspection {
 
 impl Remediator {
     /// The ECR client, for the command line's reads.
-    pub fn ecr(&self) -> &Ecr {
-        &self.ecr
+    pub fn ecr(&self) -> &dyn EcrClient {
+        self.ecr.as_ref()
+    }
+
+    /// The same remediator, every ECR call of which waits its turn at `requests_per_second`.
+    pub fn paced(&self, requests_per_second: f64) -> Remediator {
+        let ecr = Paced::new(self.ecr.clone(), requests_per_second);
+        Remediator {
+            ecr: Arc::new(ecr),
+            ..self.clone()
+        }
     }
 
     /// Learns the registry ID (`DescribeRegistry`) and the region from the SDK configuration.
     pub async fn connect(config: Config, sdk: &SdkConfig) -> Result<Self, EcrError> {
-        let ecr = Ecr::new(aws_sdk_ecr::Client::new(sdk));
+        let ecr = Arc::new(SdkEcr::new(aws_sdk_ecr::Client::new(sdk)));
         let registry_id = ecr.registry_id().await?;
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
         Ok(Self::new(config, ecr, registry_id, region))
     }
 
-    pub fn new(config: Config, ecr: Ecr, registry_id: String, region: String) -> Self {
+    /// A remediator over any ECR client (the SDK's, a paced one, or a test's).
+    pub fn new(
+        config: Config,
+        ecr: Arc<dyn EcrClient>,
+        registry_id: String,
+        region: String,
+    ) -> Self {
         Remediator {
             config,
             ecr,
@@ -138,28 +144,24 @@ impl Remediator {
         self
     }
 
+    /// The validated rules.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// The registry the function acts on: its own account.
     pub fn registry_id(&self) -> &str {
         &self.registry_id
     }
 
+    /// The region of the registry.
     pub fn region(&self) -> &str {
         &self.region
     }
 
     /// Reads a repository's policy and decides what the rules make of it. Writes nothing.
-    pub async fn inspect(
-        &self,
-        repository: &str,
-        pacer: Option<&Pacer>,
-    ) -> Result<Inspection, EcrError> {
+    pub async fn inspect(&self, repository: &str) -> Result<Inspection, EcrError> {
         let rules: Vec<&Rule> = self.config.matching(repository).collect();
-        if let Some(p) = pacer {
-            p.until_ready().await;
-        }
         let current = self.ecr.get_policy(&self.registry_id, repository).await?;
         let desired = desired_statements(rules.iter().copied(), &self.config.ownership);
         let decision = policy::plan(current.as_deref(), &desired, &[], &self.config.ownership);
@@ -176,24 +178,22 @@ impl Remediator {
     pub async fn converge(
         &self,
         repository: &str,
-        pacer: Option<&Pacer>,
         cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
-        let inspection = match self.inspect(repository, pacer).await {
+        let inspection = match self.inspect(repository).await {
             Ok(i) => i,
             Err(EcrError::RepositoryNotFound(_)) => {
                 let rules = self.config.matching(repository).map(|r| r.name.clone());
-                return Ok(Converged::new(Step::NotFound, rules.collect()));
+                return Ok(Converged::new(Status::Skipped, rules.collect()).gone());
             }
             Err(e) => return Err(e),
         };
-        let mut out = Converged::new(Step::Unchanged, inspection.rules);
+        let mut out = Converged::new(Status::Unchanged, inspection.rules);
         out.before = inspection.current;
         let decision = match inspection.decision {
             Ok(d) => d,
             Err(e) => {
-                out.step = Step::Failed(e.to_string());
-                return Ok(out);
+                return Ok(out.ended(Status::Failed, e.to_string()));
             }
         };
         if !decision.lookalikes.is_empty() {
@@ -217,25 +217,21 @@ impl Remediator {
         out.after = after;
         out.change = Some(change);
         if self.config.dry_run {
-            out.step = Step::Planned(match out.after {
+            let reason = match out.after {
                 Some(_) => "dry run: the policy would be written",
                 None => "dry run: the policy would be deleted, nothing is left in it",
-            });
-            return Ok(out);
+            };
+            return Ok(out.ended(Status::Planned, reason));
         }
-        self.write(repository, out, pacer, cause).await
+        self.write(repository, out, cause).await
     }
 
     async fn write(
         &self,
         repository: &str,
         mut out: Converged,
-        pacer: Option<&Pacer>,
         cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
-        if let Some(p) = pacer {
-            p.until_ready().await;
-        }
         let written = match &out.after {
             Some(text) => {
                 self.ecr
@@ -244,31 +240,31 @@ impl Remediator {
             }
             None => self.ecr.delete_policy(&self.registry_id, repository).await,
         };
-        out.step = match written {
+        match written {
             Ok(()) => {
                 let change = out.change.clone().unwrap_or_default();
                 log_change(repository, &change, out.after.is_none(), cause);
-                Step::Applied
+                out.status = Status::Applied;
+                Ok(out)
             }
-            Err(EcrError::RepositoryNotFound(_)) => Step::NotFound,
-            Err(e) if e.is_principal_not_found() => {
-                return self.isolate(repository, out, pacer, cause).await;
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(out)
+            Err(EcrError::RepositoryNotFound(_)) => Ok(out.gone()),
+            Err(e) if e.is_principal_not_found() => self.isolate(repository, out, cause).await,
+            Err(e) => Err(e),
+        }
     }
 }
 
 /// What set a convergence off: named in the audit line of every change it makes.
 #[derive(Debug, Clone, Copy)]
 pub struct Cause<'a> {
+    /// What kind of event it was.
     pub trigger: Trigger,
     /// The principal whose call the event records (the puller, the policy's editor), if any.
     pub caller: Option<&'a str>,
 }
 
 impl Cause<'_> {
+    /// A cause with no caller: the sweep, the command line.
     pub fn of(trigger: Trigger) -> Self {
         Cause {
             trigger,
@@ -279,7 +275,7 @@ impl Cause<'_> {
 
 /// The audit line of a change: which statements came, went and changed, by `Sid`, and what set
 /// it off.
-fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>) {
+pub(crate) fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>) {
     let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     info!(
         repository,
@@ -291,157 +287,4 @@ fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>
         caller = cause.caller.unwrap_or_default(),
         "repository policy changed"
     );
-}
-
-/// How one trial write of the isolation went.
-enum Trial {
-    Written(Option<String>),
-    UnknownPrincipal,
-    /// The merge itself refused (the reason).
-    Refused(String),
-}
-
-impl Remediator {
-    /// IAM refused the policy because it does not know a principal, and does not say which. The
-    /// principals that can be unknown are the role and user ARNs the rules name (account roots
-    /// and organization conditions never are): add the rules that name any, one at a time, so
-    /// that every other rule's statements land and only the rule at fault keeps what it had.
-    async fn isolate(
-        &self,
-        repository: &str,
-        mut out: Converged,
-        pacer: Option<&Pacer>,
-        cause: Cause<'_>,
-    ) -> Result<Converged, EcrError> {
-        out.unknown_principal = true;
-        let owner = &self.config.ownership;
-        let (suspects, mut accepted): (Vec<&Rule>, Vec<&Rule>) = self
-            .config
-            .matching(repository)
-            .partition(|r| !r.named_arns().is_empty());
-        if suspects.is_empty() {
-            out.step = Step::Failed(
-                "IAM does not know a principal in the policy, and no rule names a role or user: \
-                 a statement already in it names a principal that no longer exists"
-                    .into(),
-            );
-            return Ok(out);
-        }
-        let sids = |rules: &[&Rule]| -> Vec<String> {
-            rules
-                .iter()
-                .flat_map(|r| r.statements(owner))
-                .map(|s| s.sid)
-                .collect()
-        };
-        let mut current = out.before.clone();
-        let mut failed: Vec<&Rule> = Vec::new();
-        let mut wrote = false;
-        for (i, suspect) in suspects.iter().enumerate() {
-            let mut trial = accepted.clone();
-            trial.push(suspect);
-            let keep = sids(&[&failed[..], &suspects[i + 1..]].concat());
-            match self
-                .trial(repository, &current, (&trial, &keep), pacer, cause)
-                .await?
-            {
-                Trial::Written(text) => {
-                    (current, wrote) = (text, true);
-                    accepted.push(suspect);
-                }
-                Trial::UnknownPrincipal => failed.push(suspect),
-                Trial::Refused(reason) => {
-                    out.step = Step::Failed(reason);
-                    return Ok(out);
-                }
-            }
-        }
-        if !wrote {
-            match self
-                .trial(
-                    repository,
-                    &current,
-                    (&accepted, &sids(&failed)),
-                    pacer,
-                    cause,
-                )
-                .await?
-            {
-                Trial::Written(text) => current = text,
-                Trial::UnknownPrincipal => {}
-                Trial::Refused(reason) => {
-                    out.step = Step::Failed(reason);
-                    return Ok(out);
-                }
-            }
-        }
-        out.after = current;
-        out.step = if failed.is_empty() {
-            out.unknown_principal = false;
-            Step::Applied
-        } else {
-            Step::Failed(unknown_principal_reason(&failed, !accepted.is_empty()))
-        };
-        Ok(out)
-    }
-
-    /// Writes what `rules` want, keeping the owned statements named in `keep` as they are.
-    async fn trial(
-        &self,
-        repository: &str,
-        current: &Option<String>,
-        (rules, keep): (&[&Rule], &[String]),
-        pacer: Option<&Pacer>,
-        cause: Cause<'_>,
-    ) -> Result<Trial, EcrError> {
-        let owner = &self.config.ownership;
-        let desired = desired_statements(rules.iter().copied(), owner);
-        let decision = match policy::plan(current.as_deref(), &desired, keep, owner) {
-            Ok(d) => d,
-            Err(e) => return Ok(Trial::Refused(e.to_string())),
-        };
-        if let Some(p) = pacer {
-            p.until_ready().await;
-        }
-        let (result, after, change) = match decision.plan {
-            Plan::Unchanged => return Ok(Trial::Written(current.clone())),
-            Plan::Write { text, change } => (
-                self.ecr
-                    .set_policy(&self.registry_id, repository, &text)
-                    .await,
-                Some(text),
-                change,
-            ),
-            Plan::Delete { change } => (
-                self.ecr.delete_policy(&self.registry_id, repository).await,
-                None,
-                change,
-            ),
-        };
-        match result {
-            Ok(()) => {
-                log_change(repository, &change, after.is_none(), cause);
-                Ok(Trial::Written(after))
-            }
-            Err(e) if e.is_principal_not_found() => Ok(Trial::UnknownPrincipal),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-fn unknown_principal_reason(failed: &[&Rule], others_written: bool) -> String {
-    let rules: Vec<String> = failed
-        .iter()
-        .map(|r| format!("rule {} (one of {})", r.name, r.named_arns().join(", ")))
-        .collect();
-    let others = if others_written {
-        "; the other rules' statements were written"
-    } else {
-        ""
-    };
-    format!(
-        "IAM does not know a principal of {}: a role created moments ago, or one that was \
-         deleted; the statements of that rule were left as they were{others}",
-        rules.join(" and ")
-    )
 }

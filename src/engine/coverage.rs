@@ -10,13 +10,13 @@
 //! block: that is the bound a sweep reports, under 4·N/m.
 
 /// The index in a listing of `len` names at which sweep number `n` starts.
-pub fn start(n: u64, len: usize) -> usize {
+pub(crate) fn start(n: u64, len: usize) -> usize {
     ((u128::from(n.reverse_bits()) * len as u128) >> 64) as usize
 }
 
 /// How many consecutive sweeps check every one of `len` names when each checks at least
 /// `checked`; `None` when a sweep checks nothing.
-pub fn bound(len: usize, checked: usize) -> Option<u64> {
+pub(crate) fn bound(len: usize, checked: usize) -> Option<u64> {
     if checked == 0 {
         return (len == 0).then_some(1);
     }

@@ -6,12 +6,13 @@ use tracing::{info, warn};
 
 use crate::desired::registry::{grant_sids, may_match_under, registry_statements};
 use crate::desired::templates::{self, TemplateAction};
-use crate::ecr::registry::SCOPE_SETTING;
 use crate::ecr::EcrError;
-use crate::engine::converge::{Cause, Pacer, Remediator};
+use crate::ecr::SCOPE_SETTING;
+use crate::engine::converge::{Cause, Remediator};
 use crate::engine::outcome::{DocumentReport, Status};
 use crate::policy::{self, Kind, Plan};
 
+/// The name the registry policy goes by in reports.
 pub const REGISTRY_POLICY: &str = "registry policy";
 
 /// `arn:PARTITION:ecr:REGION:ACCOUNT:repository`, the base of the registry statements'
@@ -34,17 +35,11 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
     }
 }
 
-async fn paced(pacer: Option<&Pacer>) {
-    if let Some(p) = pacer {
-        p.until_ready().await;
-    }
-}
-
 /// The audit line of every registry document a convergence changed: which statements came, went
 /// and changed, by `Sid`, and what set it off.
-pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
+pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
-    for d in documents.iter().filter(|d| d.outcome == Status::Applied) {
+    for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
         info!(
             document = %d.document,
@@ -61,26 +56,21 @@ pub fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
 
 impl Remediator {
     /// The registry policy, then every creation template the rules want or the function owns.
-    pub async fn converge_registry(&self, pacer: Option<&Pacer>) -> Vec<DocumentReport> {
+    pub async fn converge_registry(&self) -> Vec<DocumentReport> {
         let mut out = vec![self
-            .converge_registry_policy(pacer)
+            .converge_registry_policy()
             .await
             .unwrap_or_else(|e| failed(REGISTRY_POLICY, e))];
-        match self.converge_templates(pacer).await {
+        match self.converge_templates().await {
             Ok(reports) => out.extend(reports),
             Err(e) => out.push(failed("templates", e)),
         }
         out
     }
 
-    async fn converge_registry_policy(
-        &self,
-        pacer: Option<&Pacer>,
-    ) -> Result<DocumentReport, EcrError> {
-        paced(pacer).await;
+    async fn converge_registry_policy(&self) -> Result<DocumentReport, EcrError> {
         let current = self.ecr.get_registry_policy().await?;
         let scope_v2 = if self.config.rules.iter().any(|r| r.registry_grant) {
-            paced(pacer).await;
             self.ecr.registry_policy_scope().await? == "V2"
         } else {
             true
@@ -116,13 +106,11 @@ impl Remediator {
         };
         if let Some(after) = after {
             report.after = after;
-            report.outcome = self
-                .write_registry_policy(report.after.as_deref(), pacer)
-                .await?;
+            report.status = self.write_registry_policy(report.after.as_deref()).await?;
         }
-        let mut notes = self.pull_through_cache_notes(pacer).await?;
+        let mut notes = self.pull_through_cache_notes().await?;
         if !want.unwritable_grants.is_empty() {
-            report.outcome = Status::Failed;
+            report.status = Status::Failed;
             notes.insert(
                 0,
                 format!(
@@ -141,15 +129,10 @@ impl Remediator {
         Ok(report)
     }
 
-    async fn write_registry_policy(
-        &self,
-        after: Option<&str>,
-        pacer: Option<&Pacer>,
-    ) -> Result<Status, EcrError> {
+    async fn write_registry_policy(&self, after: Option<&str>) -> Result<Status, EcrError> {
         if self.config.dry_run {
             return Ok(Status::Planned);
         }
-        paced(pacer).await;
         match after {
             Some(text) => self.ecr.put_registry_policy(text).await?,
             None => self.ecr.delete_registry_policy().await?,
@@ -159,10 +142,7 @@ impl Remediator {
 
     /// Rules with `pullThroughCache` that cover no pull-through-cache rule's prefix: their
     /// registry statements grant nothing pull-through cache will use.
-    async fn pull_through_cache_notes(
-        &self,
-        pacer: Option<&Pacer>,
-    ) -> Result<Vec<String>, EcrError> {
+    async fn pull_through_cache_notes(&self) -> Result<Vec<String>, EcrError> {
         let rules: Vec<_> = self
             .config
             .rules
@@ -172,7 +152,6 @@ impl Remediator {
         if rules.is_empty() {
             return Ok(Vec::new());
         }
-        paced(pacer).await;
         let prefixes = self
             .ecr
             .pull_through_cache_prefixes(&self.registry_id)
@@ -197,11 +176,7 @@ impl Remediator {
         Ok(notes)
     }
 
-    async fn converge_templates(
-        &self,
-        pacer: Option<&Pacer>,
-    ) -> Result<Vec<DocumentReport>, EcrError> {
-        paced(pacer).await;
+    async fn converge_templates(&self) -> Result<Vec<DocumentReport>, EcrError> {
         let current = self.ecr.list_templates().await?;
         let desired = templates::desired_templates(&self.config);
         let owner = &self.config.ownership;
@@ -213,7 +188,7 @@ impl Remediator {
                 .and_then(|t| t.repository_policy.clone());
             // An update of appliedFor alone keeps the policy: it is not a deletion.
             let keeps_policy = matches!(action, TemplateAction::Update { policy: None, .. });
-            let mut report = self.apply_template(&prefix, action, pacer).await;
+            let mut report = self.apply_template(&prefix, action).await;
             if keeps_policy {
                 report.after = before.clone();
             }
@@ -237,12 +212,7 @@ impl Remediator {
         Ok(out)
     }
 
-    async fn apply_template(
-        &self,
-        prefix: &str,
-        action: TemplateAction,
-        pacer: Option<&Pacer>,
-    ) -> DocumentReport {
+    async fn apply_template(&self, prefix: &str, action: TemplateAction) -> DocumentReport {
         let document = format!("template {prefix}");
         let report = |status| DocumentReport::new(document.clone(), status);
         let changing = !matches!(
@@ -257,9 +227,6 @@ impl Remediator {
                 _ => None,
             };
             return r;
-        }
-        if changing {
-            paced(pacer).await;
         }
         let description = templates::marker(&self.config.ownership);
         let result = match &action {

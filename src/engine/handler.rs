@@ -8,16 +8,19 @@ use tracing::{debug, warn};
 use crate::config::Rule;
 use crate::ecr::{Creation, EcrError};
 use crate::engine::clock::epoch_now;
-use crate::engine::converge::{Cause, Converged, Remediator, Step};
+use crate::engine::converge::{Cause, Converged, Remediator};
 use crate::engine::outcome::{Outcome, RetryableError, Status};
 use crate::engine::sweep::{NoObserver, SweepOptions};
 use crate::event::{Classified, Event, Schedule, Target, Trigger};
 use crate::names::caller::Caller;
 
+/// Why the event of a change the function made itself needs nothing.
+const OWN_WRITE: &str = "the function's own write: nothing to check";
+
 /// How long after an event IAM's "Principal not found" may still be its propagation delay, and
 /// so worth Lambda's retries (one after about a minute, one after about two more). Past it, the
 /// principal is taken to be gone, and the outcome is `failed`.
-pub const PRINCIPAL_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
+pub(crate) const PRINCIPAL_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 impl Remediator {
     /// Handles one event and logs its outcome. `Err` only for what a retry may fix. `deadline` is
@@ -37,6 +40,11 @@ impl Remediator {
         outcome.log();
         crate::engine::metrics::record(outcome);
         result
+    }
+
+    /// Whether a change was made by the function's own role (when it knows it).
+    fn own_write(&self, by: Option<&str>) -> bool {
+        self.self_role.is_some() && by == self.self_role.as_deref()
     }
 
     async fn handle_classified(
@@ -63,14 +71,11 @@ impl Remediator {
                 changed_by,
             } => {
                 let out = new(Trigger::RegistryChanged, Status::Skipped);
-                if self.self_role.is_some() && *changed_by == self.self_role {
-                    return Ok(out.because("the function's own write: nothing to check"));
+                let by = changed_by.as_deref();
+                if self.own_write(by) {
+                    return Ok(out.because(OWN_WRITE));
                 }
-                let cause = Cause {
-                    trigger: Trigger::RegistryChanged,
-                    caller: changed_by.as_deref(),
-                };
-                return self.registry_changed(out, registry_id, region, cause).await;
+                return self.registry_changed(out, registry_id, region, by).await;
             }
             Classified::Native { trigger, target } => (*trigger, target, None, None),
             Classified::RepositoryCreated { target, created_by } => (
@@ -84,16 +89,14 @@ impl Remediator {
                 (Trigger::PullDenied, target, Some(caller), by)
             }
             Classified::PolicyChanged { target, changed_by } => {
-                if self.self_role.is_some() && *changed_by == self.self_role {
-                    let mut out = new(Trigger::PolicyChanged, Status::Skipped);
-                    out.repository = Some(target.repository.clone());
-                    return Ok(out.because("the function's own write: nothing to check"));
-                }
                 (Trigger::PolicyChanged, target, None, changed_by.as_deref())
             }
         };
         let mut out = new(trigger, Status::Skipped);
         out.repository = Some(target.repository.clone());
+        if trigger == Trigger::PolicyChanged && self.own_write(by) {
+            return Ok(out.because(OWN_WRITE));
+        }
         if let Some(reason) = self.foreign(target) {
             return Ok(out.because(reason));
         }
@@ -126,22 +129,20 @@ impl Remediator {
                 );
             }
         }
-        let converged = self.converge(&target.repository, None, cause).await?;
-        match (&converged.step, caller) {
-            (Step::NotFound, Some(caller)) => {
-                self.create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
-                    .await
-            }
-            (Step::Unchanged, _) if rules.is_empty() => Ok(Converged {
-                step: Step::Skipped(
-                    "no rule matches this repository, and its policy holds no statement of this \
-                     deployment"
-                        .into(),
-                ),
-                ..converged
-            }),
-            _ => Ok(converged),
+        let converged = self.converge(&target.repository, cause).await?;
+        if let (true, Some(caller)) = (converged.missing, caller) {
+            return self
+                .create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
+                .await;
         }
+        if converged.status == Status::Unchanged && rules.is_empty() {
+            return Ok(converged.ended(
+                Status::Skipped,
+                "no rule matches this repository, and its policy holds no statement of this \
+                 deployment",
+            ));
+        }
+        Ok(converged)
     }
 
     async fn scheduled(
@@ -171,13 +172,13 @@ impl Remediator {
             // An asynchronous invocation's answer is thrown away: the summary must be in the log.
             Ok(report) => Outcome {
                 reason: Some(sweep_summary(&report)),
-                outcome: Status::Swept,
+                status: Status::Swept,
                 rules,
                 sweep: Some(report),
                 ..out
             },
             Err(e) => Outcome {
-                outcome: Status::Failed,
+                status: Status::Failed,
                 rules,
                 ..out
             }
@@ -192,8 +193,12 @@ impl Remediator {
         out: Outcome,
         registry_id: &str,
         region: &str,
-        cause: Cause<'_>,
+        changed_by: Option<&str>,
     ) -> Result<Outcome, RetryableError> {
+        let cause = Cause {
+            trigger: Trigger::RegistryChanged,
+            caller: changed_by,
+        };
         if registry_id != self.registry_id || region != self.region {
             return Ok(out.because(format!(
                 "the event concerns registry {registry_id} in {region}; this function manages \
@@ -201,10 +206,10 @@ impl Remediator {
                 self.registry_id, self.region
             )));
         }
-        let documents = self.converge_registry(None).await;
+        let documents = self.converge_registry().await;
         crate::engine::documents::log_document_changes(&documents, cause);
         let out = Outcome {
-            outcome: crate::engine::outcome::overall(&documents),
+            status: crate::engine::outcome::overall(&documents),
             ..out
         };
         if let Some(d) = documents.iter().find(|d| d.retryable) {
@@ -248,30 +253,31 @@ impl Remediator {
         let allowed = rules
             .iter()
             .any(|r| r.create_on_denied_pull && r.names_caller(caller));
-        let step = if !allowed {
-            Step::Skipped(
+        if !allowed {
+            return Ok(not_found.ended(
+                Status::Skipped,
                 "the repository does not exist, and no matching rule with createOnDeniedPull \
-                 names the caller"
-                    .into(),
-            )
-        } else if self.config.dry_run {
-            Step::Planned("dry run: the repository would be created and its policy attached")
-        } else {
-            let creation = self
-                .ecr
-                .create_repository(&self.registry_id, repository)
-                .await?;
-            debug!(repository, ?creation, "repository created on a denied pull");
-            let converged = self.converge(repository, None, cause).await?;
-            return Ok(match (creation, &converged.step) {
-                (Creation::Created, Step::Applied | Step::Unchanged) => Converged {
-                    step: Step::Created,
-                    ..converged
-                },
-                _ => converged,
-            });
-        };
-        Ok(Converged { step, ..not_found })
+                 names the caller",
+            ));
+        }
+        if self.config.dry_run {
+            let reason = "dry run: the repository would be created and its policy attached";
+            return Ok(not_found.ended(Status::Planned, reason));
+        }
+        let creation = self
+            .ecr
+            .create_repository(&self.registry_id, repository)
+            .await?;
+        debug!(repository, ?creation, "repository created on a denied pull");
+        let converged = self.converge(repository, cause).await?;
+        let fresh = matches!(converged.status, Status::Applied | Status::Unchanged);
+        Ok(match creation {
+            Creation::Created if fresh => Converged {
+                status: Status::Created,
+                ..converged
+            },
+            _ => converged,
+        })
     }
 }
 
@@ -280,7 +286,7 @@ fn sweep_summary(r: &crate::engine::outcome::SweepReport) -> String {
     let documents_failed = r
         .documents
         .iter()
-        .filter(|d| d.outcome == Status::Failed)
+        .filter(|d| d.status == Status::Failed)
         .count();
     format!(
         "listed {}, checked {}, applied {}, revoked {}, failed {} (and {} of the registry's \
@@ -308,7 +314,7 @@ fn finish(
         Err(e) if e.is_retryable() => {
             return Err(RetryableError {
                 outcome: Box::new(Outcome {
-                    outcome: Status::Failed,
+                    status: Status::Failed,
                     ..out.because(format!("{e} (retryable)"))
                 }),
                 source: Some(e),
@@ -316,14 +322,14 @@ fn finish(
         }
         Err(e) => {
             return Ok(Outcome {
-                outcome: Status::Failed,
+                status: Status::Failed,
                 ..out.because(e.to_string())
             })
         }
     };
-    let (status, reason) = converged.status();
+    let (status, reason) = converged.explained();
     let out = Outcome {
-        outcome: status,
+        status,
         rules: converged.rules,
         reason,
         ..out
@@ -343,7 +349,7 @@ fn finish(
 /// How long after the event its outcome came, for outcomes that looked at a document: how long
 /// a pod may have waited for its grant. Sweeps and skipped events have no such age.
 fn event_age(outcome: &Outcome, event_time: Option<i64>, now: i64) -> Option<u64> {
-    let looked = !matches!(outcome.outcome, Status::Skipped | Status::Swept);
+    let looked = !matches!(outcome.status, Status::Skipped | Status::Swept);
     let timed = !matches!(outcome.trigger, Trigger::Scheduled | Trigger::Unrecognized);
     let time = event_time.filter(|_| looked && timed)?;
     Some(now.saturating_sub(time).max(0) as u64)

@@ -84,9 +84,9 @@ const SWEEP_COUNTS: [&str; 5] = [
 /// Records one invocation's outcome; `event_age_seconds` when the event says when it happened.
 pub fn record(outcome: &Outcome) {
     let trigger = label(&outcome.trigger);
-    let status = label(&outcome.outcome);
+    let status = label(&outcome.status);
     counter!("Invocations", "Trigger" => trigger, "Outcome" => status).increment(1);
-    if outcome.outcome == Status::Failed {
+    if outcome.status == Status::Failed {
         counter!("FailedOutcomes").increment(1);
     }
     if let Some(age) = outcome.event_age_seconds {

@@ -2,11 +2,15 @@
 //! sweep and where it starts, and what each ends in (outcome, metrics). The only part that
 //! drives the ECR adapter.
 
-pub mod clock;
-pub mod converge;
-pub mod coverage;
-pub mod documents;
-pub mod handler;
+pub(crate) mod clock;
+pub(crate) mod converge;
+pub(crate) mod coverage;
+pub(crate) mod documents;
+pub(crate) mod handler;
+mod isolate;
 pub mod metrics;
-pub mod outcome;
-pub mod sweep;
+pub(crate) mod outcome;
+pub(crate) mod sweep;
+
+#[cfg(test)]
+mod tests;

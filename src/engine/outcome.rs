@@ -33,13 +33,17 @@ pub enum Status {
 pub struct DocumentReport {
     /// `registry policy`, or `template PREFIX`.
     pub document: String,
-    pub outcome: Status,
+    /// How it ended.
+    #[serde(rename = "outcome")]
+    pub status: Status,
+    /// Why, when the status alone does not say it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The document before and after a change written or planned (`after`: `None` when it is, or
     /// would be, deleted); for the diffs the command line shows.
     #[serde(skip)]
     pub before: Option<String>,
+    /// The document written or planned; `None` when it was (or would be) deleted.
     #[serde(skip)]
     pub after: Option<String>,
     /// A retry could fix the failure (throttling, 5xx).
@@ -48,10 +52,11 @@ pub struct DocumentReport {
 }
 
 impl DocumentReport {
+    /// A report of `document` with `status` and no reason yet.
     pub fn new(document: impl Into<String>, outcome: Status) -> Self {
         DocumentReport {
             document: document.into(),
-            outcome,
+            status: outcome,
             reason: None,
             before: None,
             after: None,
@@ -59,6 +64,7 @@ impl DocumentReport {
         }
     }
 
+    /// The same, with its reason.
     pub fn because(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
@@ -66,8 +72,8 @@ impl DocumentReport {
 }
 
 /// The outcome that stands for several documents: the worst of them.
-pub fn overall(documents: &[DocumentReport]) -> Status {
-    let has = |s: Status| documents.iter().any(|d| d.outcome == s);
+pub(crate) fn overall(documents: &[DocumentReport]) -> Status {
+    let has = |s: Status| documents.iter().any(|d| d.status == s);
     [Status::Failed, Status::Applied, Status::Planned]
         .into_iter()
         .find(|s| has(*s))
@@ -83,11 +89,17 @@ pub struct SweepReport {
     pub listed: usize,
     /// Repositories some rule matches.
     pub matching: usize,
+    /// Repositories whose policy was read.
     pub checked: usize,
+    /// Repositories whose policy was written or deleted.
     pub applied: usize,
+    /// Repositories already right.
     pub unchanged: usize,
+    /// Repositories a dry run would change.
     pub planned: usize,
+    /// Repositories skipped (gone meanwhile, deadline).
     pub skipped: usize,
+    /// Repositories that failed; the first are named in `failed_repositories`.
     pub failed: usize,
     /// Repositories that lost (or, in a dry run, would lose) a statement no rule wants any more.
     pub revoked: usize,
@@ -97,6 +109,7 @@ pub struct SweepReport {
     pub start: usize,
     /// Repositories this sweep did not reach (deadline or budget); later sweeps do.
     pub not_reached: usize,
+    /// Whether every listed repository was checked.
     pub complete: bool,
     /// At this sweep's pace, every repository is checked within this many consecutive sweeps.
     pub coverage_sweeps: Option<u64>,
@@ -111,11 +124,18 @@ pub struct SweepReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
+    /// EventBridge's event `id`, when the event had one.
     pub event_id: Option<String>,
+    /// What kind of event it was.
     pub trigger: Trigger,
+    /// The repository it concerned, when it concerned one.
     pub repository: Option<String>,
-    pub outcome: Status,
+    /// How it ended (the JSON key is `outcome`).
+    #[serde(rename = "outcome")]
+    pub status: Status,
+    /// The rules that match the repository.
     pub rules: Vec<String>,
+    /// Why, when the status alone does not say it.
     pub reason: Option<String>,
     /// The counts of a scheduled sweep.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,12 +151,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome with no reason yet.
     pub fn new(event_id: Option<String>, trigger: Trigger, outcome: Status) -> Self {
         Outcome {
             event_id,
             trigger,
             repository: None,
-            outcome,
+            status: outcome,
             rules: Vec::new(),
             reason: None,
             sweep: None,
@@ -151,6 +172,7 @@ impl Outcome {
         Outcome::new(None, Trigger::Unrecognized, Status::Failed).because(reason)
     }
 
+    /// The same, with its reason.
     pub fn because(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
@@ -159,7 +181,7 @@ impl Outcome {
     /// Emits the invocation's structured log line.
     pub fn log(&self) {
         let trigger = serde_json::to_value(self.trigger).unwrap_or_default();
-        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let outcome = serde_json::to_value(self.status).unwrap_or_default();
         let (trigger, outcome) = (
             trigger.as_str().unwrap_or_default(),
             outcome.as_str().unwrap_or_default(),
@@ -169,7 +191,7 @@ impl Outcome {
         let rules = self.rules.join(",");
         let reason = self.reason.as_deref().unwrap_or_default();
         let event_age_seconds = self.event_age_seconds;
-        if self.outcome == Status::Failed {
+        if self.status == Status::Failed {
             warn!(
                 event_id,
                 trigger, repository, outcome, rules, reason, event_age_seconds, "event handled"
@@ -190,6 +212,7 @@ impl Outcome {
 pub struct RetryableError {
     /// What the outcome was when it gave up (`failed`, with the reason).
     pub outcome: Box<Outcome>,
+    /// The ECR error behind it, when there was one.
     #[source]
     pub source: Option<EcrError>,
 }

@@ -12,17 +12,15 @@
 //! of it, whatever ECR does.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
-use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::config::sweep::SweepSettings;
 use crate::ecr::EcrError;
-use crate::engine::converge::{Cause, Pacer, Remediator};
+use crate::engine::converge::{Cause, Remediator};
 use crate::engine::coverage;
 use crate::engine::metrics;
 use crate::engine::outcome::{DocumentReport, Status, SweepReport};
@@ -32,23 +30,17 @@ use crate::policy::Change;
 /// Most failed repositories named in a report; the count has them all.
 const MAX_FAILED_NAMES: usize = 20;
 
-/// Makes a pacer of `requests_per_second` (one request at a time, no bursts).
-pub fn pacer(requests_per_second: f64) -> Pacer {
-    let period = Duration::from_secs_f64(1.0 / requests_per_second.clamp(0.001, 1_000_000.0));
-    let quota = Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-        .allow_burst(NonZeroU32::MIN);
-    RateLimiter::direct(quota)
-}
-
 /// How one sweep runs.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
+    /// Repositories converged at once.
     pub concurrency: usize,
+    /// ECR requests per second for the whole sweep.
     pub requests_per_second: f64,
     /// No repository is started after `deadline - safety_margin`, and none is waited for after
     /// `deadline - safety_margin / 2`.
     pub deadline: Option<SystemTime>,
+    /// How long before the deadline the sweep stops starting and waiting.
     pub safety_margin: Duration,
     /// Most repositories this sweep takes on. `None`: as many as the deadline allows.
     pub budget: Option<usize>,
@@ -72,14 +64,20 @@ impl From<&SweepSettings> for SweepOptions {
 /// One repository's result in a sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryResult {
+    /// The repository.
     pub repository: String,
+    /// The rules that match it.
     pub rules: Vec<String>,
+    /// How it ended.
     pub status: Status,
+    /// Why, when the status alone does not say it.
     pub reason: Option<String>,
     /// The policy before and after, when a change was written or planned (`after` is `None` when
     /// the policy is deleted).
     pub before: Option<String>,
+    /// Its policy written or planned; `None` when deleted (or never there).
     pub after: Option<String>,
+    /// What changed, by `Sid`.
     pub change: Option<Change>,
 }
 
@@ -87,6 +85,7 @@ pub struct RepositoryResult {
 pub trait SweepObserver: Sync {
     /// The number of repositories this sweep will take on, once known.
     fn started(&self, _total: usize) {}
+    /// Called once per repository, as it finishes.
     fn repository(&self, _result: &RepositoryResult) {}
     /// The registry policy or a creation template, converged.
     fn document(&self, _result: &DocumentReport) {}
@@ -149,12 +148,11 @@ impl Stops {
 
 impl Remediator {
     /// Lists the registry, one `DescribeRepositories` page per 1,000 repositories.
-    pub async fn list(&self, pacer: &Pacer) -> Result<Listing, EcrError> {
+    pub async fn list(&self) -> Result<Listing, EcrError> {
         let mut names = Vec::new();
         let mut created_at = HashMap::new();
         let mut token = None;
         loop {
-            pacer.until_ready().await;
             let (page, next) = self.ecr.list_repositories(&self.registry_id, token).await?;
             for listed in page {
                 if let Some(t) = listed.created_at {
@@ -186,13 +184,14 @@ impl Remediator {
         options: &SweepOptions,
         observer: &dyn SweepObserver,
     ) -> Result<SweepReport, EcrError> {
-        let pacer = pacer(options.requests_per_second);
+        // Every call of the sweep waits its turn at the configured rate.
+        let paced = self.paced(options.requests_per_second);
         let stops = Stops::new(options);
-        let listing = stops.bounded(self.list(&pacer)).await.ok_or_else(|| {
+        let listing = stops.bounded(paced.list()).await.ok_or_else(|| {
             EcrError::Timeout("the registry's listing did not finish before the deadline".into())
         })??;
         let documents = stops
-            .bounded(self.converge_registry(Some(&pacer)))
+            .bounded(paced.converge_registry())
             .await
             .unwrap_or_else(|| {
                 vec![DocumentReport::new("registry documents", Status::Skipped)
@@ -200,15 +199,13 @@ impl Remediator {
             });
         crate::engine::documents::log_document_changes(&documents, Cause::of(Trigger::Scheduled));
         for d in &documents {
-            if d.outcome == Status::Failed {
+            if d.status == Status::Failed {
                 let reason = d.reason.as_deref().unwrap_or_default();
                 warn!(document = %d.document, reason, "registry document swept");
             }
             observer.document(d);
         }
-        let report = self
-            .sweep_listing(&listing, options, &pacer, observer)
-            .await;
+        let report = paced.sweep_listing(&listing, options, observer).await;
         Ok(SweepReport {
             documents,
             ..report
@@ -220,7 +217,6 @@ impl Remediator {
         &self,
         listing: &Listing,
         options: &SweepOptions,
-        pacer: &Pacer,
         observer: &dyn SweepObserver,
     ) -> SweepReport {
         let stops = Stops::new(options);
@@ -247,7 +243,7 @@ impl Remediator {
         let work = order
             .iter()
             .enumerate()
-            .map(|(i, name)| async move { (i, self.sweep_one(name, stops, pacer).await) });
+            .map(|(i, name)| async move { (i, self.sweep_one(name, stops).await) });
         let mut results = stream::iter(work).buffer_unordered(options.concurrency.max(1));
         let now = crate::engine::clock::epoch_now();
         while let Some((i, result)) = results.next().await {
@@ -276,24 +272,19 @@ impl Remediator {
     /// One repository; `None` when the deadline came first. Throttling that outlasted the SDK's
     /// own retries is tried once more after a pause, in place: a repository near the start of
     /// the sweep must not leave a hole in the run the coverage bound rests on.
-    async fn sweep_one(
-        &self,
-        repository: &str,
-        stops: Stops,
-        pacer: &Pacer,
-    ) -> Option<RepositoryResult> {
+    async fn sweep_one(&self, repository: &str, stops: Stops) -> Option<RepositoryResult> {
         if !stops.may_start() {
             return None;
         }
         let mut converged = stops
-            .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
+            .bounded(self.converge(repository, Cause::of(Trigger::Scheduled)))
             .await?;
         if converged.as_ref().is_err_and(EcrError::is_retryable) {
             stops
                 .bounded(tokio::time::sleep(Duration::from_secs(1)))
                 .await?;
             converged = stops
-                .bounded(self.converge(repository, Some(pacer), Cause::of(Trigger::Scheduled)))
+                .bounded(self.converge(repository, Cause::of(Trigger::Scheduled)))
                 .await?;
         }
         let mut result = RepositoryResult {
@@ -311,7 +302,7 @@ impl Remediator {
         };
         match converged {
             Ok(c) => {
-                (result.status, result.reason) = c.status();
+                (result.status, result.reason) = c.explained();
                 (result.before, result.after, result.change) = (c.before, c.after, c.change);
             }
             Err(e) => result.reason = Some(e.to_string()),

@@ -22,11 +22,11 @@ macro_rules! tolerant {
         $(#[$m])*
         #[derive(Debug, Default, Deserialize)]
         #[serde(rename_all = "camelCase")]
-        pub struct $name {
+        pub(crate) struct $name {
             $(
                 $(#[$fm])*
                 #[serde(default, deserialize_with = "lenient")]
-                pub $field: Option<$ty>,
+                pub(crate) $field: Option<$ty>,
             )*
         }
     };
@@ -53,7 +53,6 @@ tolerant! {
     struct Detail {
         event_source: String,
         event_name: String,
-        event_type: String,
         aws_region: String,
         error_code: String,
         error_message: String,
@@ -90,8 +89,6 @@ tolerant! {
 
 tolerant! {
     struct SessionIssuer {
-        #[serde(rename = "type")]
-        kind: String,
         arn: String,
         account_id: String,
     }

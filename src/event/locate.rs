@@ -111,7 +111,7 @@ fn places(d: &Detail) -> Result<Places<'_>, String> {
 
 /// The repository a CloudTrail record concerns. `pull`: the record is of a pull, whose envelope
 /// may have been forwarded from the pulling account.
-pub fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
+pub(crate) fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
     let p = places(d)?;
     let arn_names = p.arns.iter().map(|a| Some(a.2));
     let repository = one_of("repository name", p.names.iter().copied().chain(arn_names))?
@@ -150,7 +150,7 @@ pub fn target(e: &Envelope, d: &Detail, pull: bool) -> Result<Target, String> {
 
 /// The repository a native ECR event concerns: `detail.repository-name` and the repository ARN
 /// in `resources` must agree; the registry and region are the envelope's (or the ARN's).
-pub fn native_target(e: &Envelope) -> Result<Target, String> {
+pub(crate) fn native_target(e: &Envelope) -> Result<Target, String> {
     let d = e.detail.as_ref();
     let name = text(
         "detail.repository-name",
@@ -193,7 +193,7 @@ pub fn native_target(e: &Envelope) -> Result<Target, String> {
 }
 
 /// The registry (account, region) a call on the registry's own documents concerns.
-pub fn registry_of(e: &Envelope, d: &Detail) -> Result<(String, String), String> {
+pub(crate) fn registry_of(e: &Envelope, d: &Detail) -> Result<(String, String), String> {
     let registry_id = registry(d.recipient_account_id.as_deref().or(e.account.as_deref()))?;
     let region = region(d.aws_region.as_deref().or(e.region.as_deref()))?;
     Ok((registry_id.to_string(), region.to_string()))
@@ -223,7 +223,7 @@ fn region(region: Option<&str>) -> Result<&str, String> {
     Ok(region)
 }
 
-pub fn check_region(region: &str) -> Result<(), String> {
+pub(crate) fn check_region(region: &str) -> Result<(), String> {
     let ok = region.len() <= 32
         && region
             .bytes()
@@ -241,7 +241,7 @@ fn arn_account(arn: &str) -> Option<&str> {
 }
 
 /// The IAM role (the session's issuer) or user that made a call.
-pub fn principal_arn(d: &Detail) -> Option<String> {
+pub(crate) fn principal_arn(d: &Detail) -> Option<String> {
     let identity = d.user_identity.as_ref()?;
     let issuer = identity
         .session_context
@@ -257,7 +257,7 @@ pub fn principal_arn(d: &Detail) -> Option<String> {
 /// The caller of a pull, from `userIdentity` alone, once every field that names the caller's
 /// account agrees, and agrees with the envelope of a forwarded event. A record without
 /// `userIdentity` names no caller, and so proves nothing.
-pub fn caller(e: &Envelope, d: &Detail, registry_id: &str) -> Result<Caller, String> {
+pub(crate) fn caller(e: &Envelope, d: &Detail, registry_id: &str) -> Result<Caller, String> {
     let Some(identity) = d.user_identity.as_ref() else {
         return Ok(Caller::default());
     };

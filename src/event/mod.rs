@@ -3,14 +3,14 @@
 //! Reading never fails: an event that cannot be used becomes `Skip` (not ours) or `Invalid` (ours,
 //! but unreadable), each with the sentence that says why.
 
-pub mod envelope;
-pub mod locate;
+pub(crate) mod envelope;
+pub(crate) mod locate;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::envelope::{Detail, Envelope};
-pub use crate::event::locate::Target;
+pub(crate) use crate::event::locate::Target;
 use crate::event::locate::{caller, native_target, principal_arn, registry_of, target};
 use crate::names::caller::Caller;
 use crate::names::shown;
@@ -22,8 +22,11 @@ const MAX_ID_CHARS: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
+    /// `CreateRepository`, from CloudTrail.
     RepositoryCreated,
+    /// A cross-account pull was denied.
     PullDenied,
+    /// `SetRepositoryPolicy` or `DeleteRepositoryPolicy`.
     PolicyChanged,
     /// Someone changed the registry policy or a creation template.
     RegistryChanged,
@@ -31,7 +34,9 @@ pub enum Trigger {
     ImagePushed,
     /// ECR's native "ECR Pull Through Cache Action": a pull-through-cache pull was attempted.
     PullThroughCache,
+    /// The schedule's sweep.
     Scheduled,
+    /// Not an event this function knows.
     Unrecognized,
 }
 
@@ -41,41 +46,57 @@ pub enum Classified {
     /// A repository was created. `created_by` is the IAM role (session issuer) or user that
     /// created it; none for pull-through cache, which ECR does itself.
     RepositoryCreated {
+        /// The repository and its registry.
         target: Target,
+        /// Who created it, when the record says.
         created_by: Option<String>,
     },
+    /// A denied pull of a repository.
     PullDenied {
+        /// The repository and its registry.
         target: Target,
+        /// Who was denied.
         caller: Caller,
     },
     /// Someone set or deleted a repository policy. `changed_by` is the IAM role (session issuer)
     /// or user that did it.
     PolicyChanged {
+        /// The repository and its registry.
         target: Target,
+        /// Who changed it, when the record says.
         changed_by: Option<String>,
     },
     /// Someone changed the registry policy or a creation template: converge the registry's own
     /// documents.
     RegistryChanged {
+        /// The registry's own account.
         registry_id: String,
+        /// The registry's region.
         region: String,
+        /// Who changed it, when the record says.
         changed_by: Option<String>,
     },
     /// A native ECR event about one repository: converge it.
     Native {
+        /// Which native event it was.
         trigger: Trigger,
+        /// The repository and its registry.
         target: Target,
     },
     /// An EventBridge schedule: sweep the registry.
     Scheduled(Schedule),
     /// Not an event to act on (another event name, a failed call, another source...).
     Skip {
+        /// The trigger the event looked like.
         trigger: Trigger,
+        /// Why it is not ours.
         reason: String,
     },
     /// An event we should act on but cannot read: the reason says what is missing or wrong.
     Invalid {
+        /// The trigger the event was.
         trigger: Trigger,
+        /// What could not be read.
         reason: String,
     },
 }
@@ -96,28 +117,29 @@ pub struct Event {
     pub id: Option<String>,
     /// The envelope's `time`, in seconds since the epoch, when it is readable.
     pub time: Option<i64>,
+    /// What the event asks for.
     pub classified: Classified,
 }
 
-pub const API_CALL: &str = "AWS API Call via CloudTrail";
-pub const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
-pub const CREATE_SOURCES: &[&str] = &["ecr.amazonaws.com", "replication.ecr.amazonaws.com"];
-pub const PULL_EVENTS: &[&str] = &[
+pub(crate) const API_CALL: &str = "AWS API Call via CloudTrail";
+pub(crate) const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
+pub(crate) const CREATE_SOURCES: &[&str] = &["ecr.amazonaws.com", "replication.ecr.amazonaws.com"];
+pub(crate) const PULL_EVENTS: &[&str] = &[
     "BatchGetImage",
     "GetDownloadUrlForLayer",
     "BatchCheckLayerAvailability",
 ];
-pub const POLICY_EVENTS: &[&str] = &["SetRepositoryPolicy", "DeleteRepositoryPolicy"];
-pub const REGISTRY_EVENTS: &[&str] = &[
+pub(crate) const POLICY_EVENTS: &[&str] = &["SetRepositoryPolicy", "DeleteRepositoryPolicy"];
+pub(crate) const REGISTRY_EVENTS: &[&str] = &[
     "PutRegistryPolicy",
     "DeleteRegistryPolicy",
     "CreateRepositoryCreationTemplate",
     "UpdateRepositoryCreationTemplate",
     "DeleteRepositoryCreationTemplate",
 ];
-pub const IMAGE_ACTION: &str = "ECR Image Action";
-pub const PULL_THROUGH_CACHE_ACTION: &str = "ECR Pull Through Cache Action";
-pub const DENIED_ERRORS: &[&str] = &[
+pub(crate) const IMAGE_ACTION: &str = "ECR Image Action";
+pub(crate) const PULL_THROUGH_CACHE_ACTION: &str = "ECR Pull Through Cache Action";
+pub(crate) const DENIED_ERRORS: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
     "RepositoryNotFoundException",
@@ -150,7 +172,7 @@ impl Event {
 }
 
 /// Seconds since the epoch of an ISO-8601 time such as EventBridge's `2025-03-04T11:02:45Z`.
-pub fn epoch_seconds(time: &str) -> Option<i64> {
+pub(crate) fn epoch_seconds(time: &str) -> Option<i64> {
     let at = humantime::parse_rfc3339_weak(time.trim()).ok()?;
     match at.duration_since(std::time::UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_secs()).ok(),

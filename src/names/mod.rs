@@ -1,6 +1,6 @@
 //! Repository names and the ARNs that carry them, as ECR spells them.
 
-pub mod caller;
+pub(crate) mod caller;
 
 /// A 12-digit AWS account ID.
 pub fn is_account_id(s: &str) -> bool {
@@ -8,7 +8,7 @@ pub fn is_account_id(s: &str) -> bool {
 }
 
 /// Quotes a value from the event for a reason, cut short if it is long.
-pub fn shown(s: &str) -> String {
+pub(crate) fn shown(s: &str) -> String {
     if s.is_empty() {
         return "(none)".into();
     }
@@ -21,7 +21,7 @@ pub fn shown(s: &str) -> String {
 }
 
 /// `arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME` -> (region, account, name).
-pub fn parse_repository_arn(arn: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn parse_repository_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let mut parts = arn.splitn(6, ':');
     let (arn_, _partition, service, region, account, resource) = (
         parts.next()?,
@@ -39,7 +39,7 @@ pub fn parse_repository_arn(arn: &str) -> Option<(&str, &str, &str)> {
 
 /// The repository ARN inside an access-denied message (`... on resource: ARN because ...`); the
 /// caller's ARN comes first in that sentence, so take the first ARN that is a repository's.
-pub fn repository_arn_in_message(message: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn repository_arn_in_message(message: &str) -> Option<(&str, &str, &str)> {
     message.match_indices("arn:").find_map(|(start, _)| {
         let rest = &message[start..];
         let end = rest

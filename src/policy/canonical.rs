@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 /// The canonical form of one statement.
-pub fn canonical(v: &Value) -> Value {
+pub(crate) fn canonical(v: &Value) -> Value {
     let Value::Object(map) = v else {
         return v.clone();
     };

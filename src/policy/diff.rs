@@ -7,7 +7,7 @@ use crate::policy::Change;
 
 /// A policy's `Version`, and its statements by name (`Sid`, or `#N` for one without), in
 /// document order.
-pub type Named = (Option<Value>, Vec<(String, Value)>);
+pub(crate) type Named = (Option<Value>, Vec<(String, Value)>);
 
 /// The statements of a policy; `None` when the text is not a policy document.
 pub fn named_statements(text: &str) -> Option<Named> {
@@ -33,7 +33,7 @@ pub fn named_statements(text: &str) -> Option<Named> {
 
 /// The Sids added, removed and changed between two policy texts (`None`: no policy): the audit
 /// line of a document whose change was not planned statement by statement (a template).
-pub fn sid_changes(before: Option<&str>, after: Option<&str>) -> Change {
+pub(crate) fn sid_changes(before: Option<&str>, after: Option<&str>) -> Change {
     let parse = |t: Option<&str>| {
         t.and_then(named_statements)
             .map(|(_, s)| s)

@@ -10,9 +10,9 @@
 //! resource or negation elements). A `Deny`, or anything else that merely borrows the prefix, is
 //! foreign: removing it could widen access.
 
-pub mod canonical;
-pub mod diff;
-pub mod ownership;
+pub(crate) mod canonical;
+pub(crate) mod diff;
+pub(crate) mod ownership;
 
 use std::collections::BTreeSet;
 
@@ -23,14 +23,14 @@ use serde_json::Value;
 
 use crate::policy::canonical::canonical;
 use crate::policy::ownership::Claim;
-pub use crate::policy::ownership::{alphanumeric, Kind, Ownership, SID_BASE, STATEMENT_KINDS};
+pub(crate) use crate::policy::ownership::{Kind, Ownership};
 
 /// ECR refuses larger policies.
-pub const MAX_POLICY_CHARS: usize = 10_240;
+pub(crate) const MAX_POLICY_CHARS: usize = 10_240;
 
 /// The `Version` of a policy the function creates from nothing. An existing policy keeps its
 /// own, or its absence: the version decides how `${...}` in someone else's statements is read.
-pub const DEFAULT_VERSION: &str = "2012-10-17";
+pub(crate) const DEFAULT_VERSION: &str = "2012-10-17";
 
 /// A statement the remediator owns. Always `Allow`; `Resource` only in a registry policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +38,32 @@ pub struct Statement {
     pub sid: String,
     pub principal: Principal,
     pub actions: Vec<String>,
-    /// `(operator, key, values)`, e.g. `("StringEquals", "aws:PrincipalOrgID", ["o-..."])`.
-    pub condition: Option<(&'static str, &'static str, Vec<String>)>,
+    /// Who among everyone: only with [`Principal::Any`].
+    pub condition: Option<Condition>,
     /// Repository ARNs (patterns), for a registry policy; empty for a repository policy.
     pub resources: Vec<String>,
+}
+
+/// The one condition of a statement the function writes, such as
+/// `{"StringEquals": {"aws:PrincipalOrgID": ["o-..."]}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// `StringEquals`, `ForAnyValue:StringLike`.
+    pub operator: &'static str,
+    /// `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`.
+    pub key: &'static str,
+    /// The organizations or paths.
+    pub values: Vec<String>,
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut inner = s.serialize_map(Some(1))?;
+        let values: std::collections::BTreeMap<&str, &Vec<String>> =
+            [(self.key, &self.values)].into_iter().collect();
+        inner.serialize_entry(self.operator, &values)?;
+        inner.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +89,6 @@ impl Serialize for Principal {
 
 impl Serialize for Statement {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Condition<'a>(&'a (&'static str, &'static str, Vec<String>));
-        impl Serialize for Condition<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let (op, key, values) = self.0;
-                let mut inner = s.serialize_map(Some(1))?;
-                inner.serialize_entry(op, &[(*key, values)].into_iter().collect::<Map>())?;
-                inner.end()
-            }
-        }
-        type Map<'a> = std::collections::BTreeMap<&'a str, &'a Vec<String>>;
         let mut st = s.serialize_struct("Statement", 5)?;
         st.serialize_field("Sid", &self.sid)?;
         st.serialize_field("Effect", "Allow")?;
@@ -86,7 +98,7 @@ impl Serialize for Statement {
             st.serialize_field("Resource", &self.resources)?;
         }
         if let Some(c) = &self.condition {
-            st.serialize_field("Condition", &Condition(c))?;
+            st.serialize_field("Condition", c)?;
         }
         st.end()
     }
@@ -114,8 +126,11 @@ pub enum PolicyError {
 /// The statements a change adds, removes and rewrites, by `Sid`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
+    /// `Sid`s of statements added.
     pub added: Vec<String>,
+    /// `Sid`s of statements removed.
     pub removed: Vec<String>,
+    /// `Sid`s of statements rewritten.
     pub changed: Vec<String>,
 }
 
@@ -125,9 +140,17 @@ pub enum Plan {
     /// The document already grants exactly what the rules say.
     Unchanged,
     /// Write this document.
-    Write { text: String, change: Change },
+    Write {
+        /// The whole new document.
+        text: String,
+        /// What it changes, by `Sid`.
+        change: Change,
+    },
     /// Nothing is left in it: delete the document.
-    Delete { change: Change },
+    Delete {
+        /// What goes, by `Sid`.
+        change: Change,
+    },
 }
 
 /// A plan, and the statements that use one of this deployment's Sids without being its own
@@ -181,7 +204,7 @@ pub fn plan(
 }
 
 /// [`plan`] for a document of any kind.
-pub fn plan_document(
+pub(crate) fn plan_document(
     current: Option<&str>,
     desired: &[Statement],
     keep: &[String],
@@ -208,21 +231,7 @@ pub fn plan_document(
             lookalikes,
         });
     }
-    for s in others.iter().filter(|s| s.claim != Claim::Owned) {
-        if desired.iter().any(|d| d.sid == s.sid()) {
-            return Err(PolicyError::SidTaken {
-                sid: s.sid().to_string(),
-            });
-        }
-        for element in ["Resource", "NotResource"] {
-            if kind == Kind::Repository && s.value.get(element).is_some() {
-                return Err(PolicyError::ResourceElement {
-                    sid: s.sid().to_string(),
-                    element,
-                });
-            }
-        }
-    }
+    refuse_conflicts(&others, desired, kind)?;
     let mut ours: Vec<(String, String)> = desired
         .iter()
         .map(|s| (s.sid.clone(), s.to_json()))
@@ -253,6 +262,31 @@ pub fn plan_document(
     Ok(Decision { plan, lookalikes })
 }
 
+/// A foreign statement that holds a Sid the rules want, or (in a repository policy) a `Resource`
+/// that ECR would refuse in the document written: the merge cannot go on without losing it.
+fn refuse_conflicts(
+    others: &[&Existing],
+    desired: &[Statement],
+    kind: Kind,
+) -> Result<(), PolicyError> {
+    for s in others.iter().filter(|s| s.claim != Claim::Owned) {
+        if desired.iter().any(|d| d.sid == s.sid()) {
+            return Err(PolicyError::SidTaken {
+                sid: s.sid().to_string(),
+            });
+        }
+        for element in ["Resource", "NotResource"] {
+            if kind == Kind::Repository && s.value.get(element).is_some() {
+                return Err(PolicyError::ResourceElement {
+                    sid: s.sid().to_string(),
+                    element,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What replacing `mine` by `desired` adds, removes and rewrites, compared semantically.
 fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
     let have: Vec<(&str, Value)> = mine
@@ -269,7 +303,7 @@ fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
         })
         .collect();
     let have_sids: BTreeSet<&str> = have.iter().map(|(sid, _)| *sid).collect();
-    let want_sids: BTreeSet<&str> = want.iter().map(|(sid, _)| *sid).collect();
+    let desired_sids: BTreeSet<&str> = want.iter().map(|(sid, _)| *sid).collect();
     let same = |sid: &str| {
         let h: Vec<&Value> = have
             .iter()
@@ -285,11 +319,11 @@ fn change(mine: &[&Existing], desired: &[Statement]) -> Change {
     };
     let strings = |set: Vec<&str>| set.into_iter().map(str::to_string).collect();
     Change {
-        added: strings(want_sids.difference(&have_sids).copied().collect()),
-        removed: strings(have_sids.difference(&want_sids).copied().collect()),
+        added: strings(desired_sids.difference(&have_sids).copied().collect()),
+        removed: strings(have_sids.difference(&desired_sids).copied().collect()),
         changed: strings(
             have_sids
-                .intersection(&want_sids)
+                .intersection(&desired_sids)
                 .copied()
                 .filter(|sid| !same(sid))
                 .collect(),
@@ -340,13 +374,6 @@ fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>,
         out.push(Existing { raw, value, claim });
     }
     Ok((doc.version, doc.id, out))
-}
-
-/// Pretty-prints a policy for people; text that is not JSON is shown as it is.
-pub fn pretty(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]

@@ -4,19 +4,19 @@
 use serde_json::Value;
 
 /// The start of every `Sid` the function writes.
-pub const SID_BASE: &str = "EcrPolicyRemediator";
+pub(crate) const SID_BASE: &str = "EcrPolicyRemediator";
 
 /// The kinds of statement a rule produces, as the end of their `Sid`.
-pub const STATEMENT_KINDS: &[&str] = &["Principals", "Org", "OrgPaths"];
+pub(crate) const STATEMENT_KINDS: &[&str] = &["Principals", "Org", "OrgPaths"];
 
 /// The purposes of the registry statements a rule produces, before their kind in the `Sid`.
-pub const REGISTRY_PURPOSES: &[&str] = &["PullThroughCache", "Grant"];
+pub(crate) const REGISTRY_PURPOSES: &[&str] = &["PullThroughCache", "Grant"];
 
 /// The documents ECR keeps grants in. One merge serves them all; they differ in their `Sid`
 /// grammar and in `Resource`, which a repository policy (and a creation template's, which becomes
 /// one) must not have and a registry policy's statements must.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Repository,
     Registry,
 }
@@ -134,7 +134,7 @@ impl Ownership {
 }
 
 /// A rule name's letters and digits, as a registry-policy `Sid` can hold them.
-pub fn alphanumeric(name: &str) -> String {
+pub(crate) fn alphanumeric(name: &str) -> String {
     name.chars().filter(char::is_ascii_alphanumeric).collect()
 }
 

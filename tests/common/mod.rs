@@ -18,24 +18,24 @@ use aws_sdk_ecr::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::ecr::Ecr;
-use ecr_policy_remediator::policy::{self, Plan};
+use ecr_policy_remediator::Config;
 use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::SdkEcr;
+use ecr_policy_remediator::{plan, Plan};
 use serde_json::Value;
 
-pub const REGISTRY: &str = "111111111111";
-pub const REGION: &str = "us-east-1";
-pub const INSTALL_HINT: &str =
+pub(crate) const REGISTRY: &str = "111111111111";
+pub(crate) const REGION: &str = "us-east-1";
+pub(crate) const INSTALL_HINT: &str =
     "moto is missing: run `make venv` (it installs the pinned moto[server] into .venv), \
      or set MOTO_SERVER to a moto_server executable";
 
-pub fn manifest_dir() -> PathBuf {
+pub(crate) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The moto_server the project pinned: `MOTO_SERVER`, else `.venv/bin/moto_server`.
-pub fn moto_server_path() -> PathBuf {
+pub(crate) fn moto_server_path() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
         return PathBuf::from(path);
     }
@@ -44,7 +44,7 @@ pub fn moto_server_path() -> PathBuf {
     venv
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -52,20 +52,20 @@ pub fn free_port() -> u16 {
 }
 
 /// A moto server owned by one test.
-pub struct Moto {
+pub(crate) struct Moto {
     child: Child,
     pub endpoint: String,
 }
 
 impl Moto {
     /// moto through `scripts/moto_ext.py`: moto's server with the ECR operations it lacks.
-    pub fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         Self::with_faults("{}")
     }
 
     /// [`Moto::start`], with `faults` (the launcher's `MOTO_EXT_FAULTS`) injected into the ECR
     /// operations they name.
-    pub fn with_faults(faults: &str) -> Moto {
+    pub(crate) fn with_faults(faults: &str) -> Moto {
         let python = moto_server_path().with_file_name("python");
         let mut cmd = Command::new(python);
         cmd.arg(manifest_dir().join("scripts/moto_ext.py"))
@@ -104,12 +104,12 @@ impl Moto {
     }
 
     /// A client of this server that records each HTTP request by operation.
-    pub fn client(&self) -> (Client, Recorder) {
+    pub(crate) fn client(&self) -> (Client, Recorder) {
         self.client_with(aws_sdk_ecr::config::retry::RetryConfig::standard())
     }
 
     /// [`Moto::client`] with the given retry configuration.
-    pub fn client_with(
+    pub(crate) fn client_with(
         &self,
         retry: aws_sdk_ecr::config::retry::RetryConfig,
     ) -> (Client, Recorder) {
@@ -126,7 +126,7 @@ impl Moto {
     }
 
     /// The environment the binary and cargo-lambda need to reach this server.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", REGION.into()),
@@ -146,10 +146,10 @@ impl Drop for Moto {
 
 /// Counts the HTTP requests a client sends, by operation name.
 #[derive(Debug, Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<String>>>);
+pub(crate) struct Recorder(Arc<Mutex<Vec<String>>>);
 
 impl Recorder {
-    pub fn count(&self, operation: &str) -> usize {
+    pub(crate) fn count(&self, operation: &str) -> usize {
         self.0
             .lock()
             .unwrap()
@@ -157,17 +157,17 @@ impl Recorder {
             .filter(|o| *o == operation)
             .count()
     }
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.0.lock().unwrap().len()
     }
-    pub fn by_operation(&self) -> BTreeMap<String, usize> {
+    pub(crate) fn by_operation(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
         for op in self.0.lock().unwrap().iter() {
             *out.entry(op.clone()).or_insert(0) += 1;
         }
         out
     }
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.0.lock().unwrap().clear();
     }
 }
@@ -191,21 +191,21 @@ impl Intercept for Recorder {
     }
 }
 
-pub fn sample_config_path() -> PathBuf {
+pub(crate) fn sample_config_path() -> PathBuf {
     manifest_dir().join("events/config.json")
 }
 
-pub fn sample_config() -> Config {
+pub(crate) fn sample_config() -> Config {
     Config::from_file(&sample_config_path()).expect("events/config.json is valid")
 }
 
-pub fn load_event(name: &str) -> Value {
+pub(crate) fn load_event(name: &str) -> Value {
     let path = manifest_dir().join("events").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-pub fn sample_event_names() -> Vec<String> {
+pub(crate) fn sample_event_names() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(manifest_dir().join("events"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -216,10 +216,10 @@ pub fn sample_event_names() -> Vec<String> {
     names
 }
 
-pub fn remediator(client: &Client, config: Config) -> Remediator {
+pub(crate) fn remediator(client: &Client, config: Config) -> Remediator {
     Remediator::new(
         config,
-        Ecr::new(client.clone()),
+        Arc::new(SdkEcr::new(client.clone())),
         REGISTRY.into(),
         REGION.into(),
     )
@@ -227,21 +227,21 @@ pub fn remediator(client: &Client, config: Config) -> Remediator {
 
 /// The policy the rules want for `name`, as the function would write it on a repository without
 /// one; `None` when no rule matches.
-pub fn right_policy(config: &Config, name: &str) -> Option<String> {
+pub(crate) fn right_policy(config: &Config, name: &str) -> Option<String> {
     let desired = config.desired(name);
-    match policy::plan(None, &desired, &[], &config.ownership).map(|d| d.plan) {
+    match plan(None, &desired, &[], &config.ownership).map(|d| d.plan) {
         Ok(Plan::Write { text, .. }) => Some(text),
         _ => None,
     }
 }
 
 /// Whether the stored policy is exactly what the rules want (nothing to write).
-pub fn is_right(config: &Config, name: &str, current: Option<&str>) -> bool {
+pub(crate) fn is_right(config: &Config, name: &str, current: Option<&str>) -> bool {
     let desired = config.desired(name);
-    policy::plan(current, &desired, &[], &config.ownership).map(|d| d.plan) == Ok(Plan::Unchanged)
+    plan(current, &desired, &[], &config.ownership).map(|d| d.plan) == Ok(Plan::Unchanged)
 }
 
-pub async fn create_repository(client: &Client, name: &str) {
+pub(crate) async fn create_repository(client: &Client, name: &str) {
     client
         .create_repository()
         .repository_name(name)
@@ -250,7 +250,7 @@ pub async fn create_repository(client: &Client, name: &str) {
         .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
 }
 
-pub async fn set_policy(client: &Client, name: &str, text: &str) {
+pub(crate) async fn set_policy(client: &Client, name: &str, text: &str) {
     client
         .set_repository_policy()
         .repository_name(name)
@@ -260,7 +260,7 @@ pub async fn set_policy(client: &Client, name: &str, text: &str) {
         .unwrap_or_else(|e| panic!("set policy on {name}: {e:?}"));
 }
 
-pub async fn policy(client: &Client, name: &str) -> Option<String> {
+pub(crate) async fn policy(client: &Client, name: &str) -> Option<String> {
     match client
         .get_repository_policy()
         .repository_name(name)
@@ -280,7 +280,7 @@ pub async fn policy(client: &Client, name: &str) -> Option<String> {
     }
 }
 
-pub async fn repository_exists(client: &Client, name: &str) -> bool {
+pub(crate) async fn repository_exists(client: &Client, name: &str) -> bool {
     client
         .describe_repositories()
         .repository_names(name)
@@ -290,7 +290,7 @@ pub async fn repository_exists(client: &Client, name: &str) -> bool {
 }
 
 /// The statements of a policy, as values.
-pub fn statements(policy: &str) -> Vec<Value> {
+pub(crate) fn statements(policy: &str) -> Vec<Value> {
     let v: Value = serde_json::from_str(policy).expect("policy is JSON");
     match &v["Statement"] {
         Value::Array(items) => items.clone(),
@@ -299,21 +299,21 @@ pub fn statements(policy: &str) -> Vec<Value> {
     }
 }
 
-pub fn sids(policy: &str) -> Vec<String> {
+pub(crate) fn sids(policy: &str) -> Vec<String> {
     statements(policy)
         .iter()
         .map(|s| s["Sid"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 
-pub fn bin() -> &'static Path {
+pub(crate) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ecr-policy-remediator"))
 }
 
 /// A legal policy of some 10,000 characters (66 foreign statements of ~150): ECR's limit is
 /// 10,240, so it leaves no room for the function's statements. moto does not enforce the limit,
 /// so the tests can store it and check that the function refuses to write.
-pub fn near_limit_policy() -> String {
+pub(crate) fn near_limit_policy() -> String {
     let statements: Vec<String> = (0..66u64)
         .map(|i| {
             format!(
@@ -330,7 +330,7 @@ pub fn near_limit_policy() -> String {
 
 /// The binary as a user runs it, with no rules or Lambda settings from the environment and a
 /// profile that does not exist, so that only what a test gives it counts.
-pub fn command(moto: Option<&Moto>, args: &[&str]) -> Command {
+pub(crate) fn command(moto: Option<&Moto>, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .current_dir(manifest_dir())
@@ -346,7 +346,7 @@ pub fn command(moto: Option<&Moto>, args: &[&str]) -> Command {
 }
 
 /// [`command`], run to its end with `stdin` as its standard input.
-pub fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = command(moto, args);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -367,13 +367,13 @@ pub fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-pub fn lines(out: &Output) -> Vec<Value> {
+pub(crate) fn lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect()
 }
 
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

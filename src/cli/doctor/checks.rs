@@ -4,15 +4,15 @@
 
 use serde::Serialize;
 
-use ecr_policy_remediator::config::Config;
-use ecr_policy_remediator::desired::registry::covers;
-use ecr_policy_remediator::engine::outcome::{DocumentReport, Status};
+use ecr_policy_remediator::covers;
+use ecr_policy_remediator::Config;
+use ecr_policy_remediator::{DocumentReport, Status};
 
-pub use crate::cli::doctor::facts::{BusRule, Facts, FunctionConfig, Trail};
+pub(crate) use crate::cli::doctor::facts::{BusRule, Facts, FunctionConfig, Trail};
 
 /// One line of the checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub check: String,
     pub ok: bool,
     pub detail: String,
@@ -58,7 +58,7 @@ const TRIGGERS: [(&str, &str, &str); 6] = [
 ];
 
 /// Every check, in the order an operator fixes them.
-pub fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
+pub(crate) fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
     let mut out = vec![trail(facts)];
     out.push(function(facts));
     let function_arn = facts.function.as_ref().map(|(arn, _)| arn.as_str());
@@ -334,7 +334,7 @@ fn pull_through_cache(f: &Facts, config: &Config) -> Vec<Check> {
 
 fn document(d: &DocumentReport) -> Check {
     let reason = d.reason.clone().unwrap_or_default();
-    match d.outcome {
+    match d.status {
         Status::Unchanged => ok(d.document.clone(), "what the rules say"),
         Status::Failed => miss(
             d.document.clone(),

@@ -1,10 +1,10 @@
 //! What `doctor` reads of the registry account, as plain data: the checks decide on it alone.
 
-use ecr_policy_remediator::engine::outcome::DocumentReport;
+use ecr_policy_remediator::DocumentReport;
 
 /// One trail, as CloudTrail describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Trail {
+pub(crate) struct Trail {
     pub name: String,
     pub home_region: String,
     pub multi_region: bool,
@@ -15,7 +15,7 @@ pub struct Trail {
 
 /// One EventBridge rule on the default bus, with its targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BusRule {
+pub(crate) struct BusRule {
     pub name: String,
     pub state: String,
     pub pattern: Option<String>,
@@ -26,7 +26,7 @@ pub struct BusRule {
 
 /// Where the function's rules come from, as its environment says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FunctionConfig {
+pub(crate) enum FunctionConfig {
     /// `REMEDIATOR_CONFIG`, and whether it is valid (the error otherwise).
     Inline(Result<(), String>),
     /// `REMEDIATOR_CONFIG_FILE`: a file in the package, which only `check-config` can read.
@@ -36,7 +36,7 @@ pub enum FunctionConfig {
 
 /// What `doctor` read of the registry account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub region: String,
     pub registry_id: String,
     pub trails: Vec<Trail>,

@@ -2,7 +2,7 @@
 //! and ECR for `doctor`. Only the command line builds these clients: the Lambda's event path never
 //! loads them.
 
-pub mod checks;
+pub(crate) mod checks;
 mod facts;
 
 use std::io::Write;
@@ -14,10 +14,10 @@ use clap::ValueEnum;
 
 use crate::cli::common::{connect, load_config, stdout, AwsOptions, CliError, Ran};
 use crate::cli::doctor::checks::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
-use ecr_policy_remediator::config::Config;
+use ecr_policy_remediator::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DoctorFormat {
+pub(crate) enum DoctorFormat {
     /// A checklist, with the fix under each miss.
     Text,
     /// `{"checks": [...], "missing": N}`.
@@ -62,7 +62,7 @@ pub(crate) async fn doctor(
             .pull_through_cache_prefixes(remediator.registry_id())
             .await
             .map_err(|e| e.to_string()),
-        documents: remediator.converge_registry(None).await,
+        documents: remediator.converge_registry().await,
     };
     let found = checks(&facts, Some(&config));
     let mut out = stdout();

@@ -12,7 +12,7 @@ fn config() -> Config {
 
 fn repository_grants(text: &str) -> Vec<Grant> {
     let config = config();
-    let wanted = wanted(config.matching("team-a/api"), &config);
+    let wanted = desired_by_rule(config.matching("team-a/api"), &config);
     let at = Document {
         source: "repository policy",
         repository: "team-a/api",

@@ -1,5 +1,12 @@
 use super::*;
 
+/// Pretty-prints a policy, as a person might rewrite it.
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| text.to_string())
+}
+
 fn owner() -> Ownership {
     Ownership::default()
 }
@@ -22,11 +29,11 @@ fn org(name: &str) -> Statement {
         sid: owner().sid(name, "Org"),
         principal: Principal::Any,
         actions: vec!["ecr:BatchGetImage".into()],
-        condition: Some((
-            "StringEquals",
-            "aws:PrincipalOrgID",
-            vec!["o-a1b2c3d4e5".into()],
-        )),
+        condition: Some(Condition {
+            operator: "StringEquals",
+            key: "aws:PrincipalOrgID",
+            values: vec!["o-a1b2c3d4e5".into()],
+        }),
         resources: Vec::new(),
     }
 }

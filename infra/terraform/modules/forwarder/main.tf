@@ -8,7 +8,9 @@ locals {
   target_bus_arn  = "arn:${data.aws_partition.current.partition}:events:${local.registry_region}:${var.registry_account_id}:event-bus/default"
 
   # Denied pulls of the registry's images, as this account's trail records them. Pulls are
-  # read-only calls: the ordinary ENABLED state drops them.
+  # read-only calls: the ordinary ENABLED state drops them. Nothing else: ECR's native events
+  # (image pushes, pull-through cache, replication) are sent in the registry's own account, where
+  # the remediator's rules take them. infra/cloudformation/forwarder.yaml forwards the same.
   pattern = {
     source        = ["aws.ecr"]
     "detail-type" = ["AWS API Call via CloudTrail"]

@@ -122,7 +122,7 @@ locals {
       threshold   = var.event_age_alarm_seconds
     }
     untrusted-grants = {
-      description = "A repository policy lets in a principal outside the rules' trust boundary. Run `ecr-policy-remediator access --untrusted` to list each repository and principal; then either add the principal to the rules' `trust` object (it is meant to pull) or switch `trust.mode` to `revoke` (the function then takes such grants away)."
+      description = "A repository policy lets in a principal outside the rules' trust boundary. Run `ecr-policy-remediator access --untrusted` to list each repository and principal; then either add the principal to the rules' `trust` object (it is meant to have access) or switch `trust.mode` to `revoke` (the function then takes such grants away)."
       namespace   = "EcrPolicyRemediator"
       metric      = "UntrustedGrants"
       dimensions  = local.own_metrics

@@ -168,11 +168,15 @@ locals {
         }
       }
     }
+    # ECR bringing images in from another registry: a pull-through-cache pull, or replication
+    # writing into this registry (issue 19; sent in the destination's account and region). A
+    # repository may exist now, whatever the result: no filter on it (the function decides). The
+    # rule keeps its name so that an upgrade changes its pattern in place.
     "pull-through-cache" = {
       state = "ENABLED"
       pattern = {
         source        = ["aws.ecr"]
-        "detail-type" = ["ECR Pull Through Cache Action"]
+        "detail-type" = ["ECR Pull Through Cache Action", "ECR Replication Action"]
       }
     }
   }
