@@ -2,9 +2,9 @@
 //! `cargo bench --bench decide`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ecr_policy_remediator::Config;
-use ecr_policy_remediator::Event;
-use ecr_policy_remediator::{plan, Plan};
+use ecr_policy_remediator::{
+    check_trust, plan, revoke_untrusted, Config, DocumentKind, Event, Plan,
+};
 use serde_json::Value;
 use std::hint::black_box;
 
@@ -65,6 +65,7 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    trust(c, &config, &compliant);
     let names: Vec<String> = (0..1000)
         .map(|i| format!("team-{}/svc-{i}", i % 7))
         .collect();
@@ -74,6 +75,50 @@ fn benches(c: &mut Criterion) {
                 .iter()
                 .filter(|n| config.matching(n).next().is_some())
                 .count()
+        })
+    });
+}
+
+/// The trust check and revocation on the 41-statement policy plus a Lambda service statement and
+/// an organization-pinned public one, with half the foreign accounts trusted: 20 untrusted grants.
+fn trust(c: &mut Criterion, config: &Config, compliant: &str) {
+    let extra = [
+        r#"{"Sid":"LambdaECRImageRetrievalPolicy","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}"#,
+        r#"{"Sid":"OrgPull","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}"#,
+    ];
+    let current = compliant.replacen(
+        r#""Statement":["#,
+        &format!(r#""Statement":[{},"#, extra.join(",")),
+        1,
+    );
+    let mut trusted = config.trusted("111111111111");
+    trusted.accounts.extend(
+        (0..40)
+            .step_by(2)
+            .map(|i| format!("{:012}", 500_000_000_000u64 + i)),
+    );
+    trusted.services.insert("lambda.amazonaws.com".into());
+    let owner = &config.ownership;
+    let findings = check_trust(&current, owner, DocumentKind::Repository, &trusted).unwrap();
+    assert_eq!(findings.len(), 20);
+    c.bench_function("trust check: 43 statements, 20 untrusted", |b| {
+        b.iter(|| {
+            check_trust(
+                black_box(&current),
+                owner,
+                DocumentKind::Repository,
+                &trusted,
+            )
+        })
+    });
+    c.bench_function("trust revoke: 43 statements, 20 untrusted", |b| {
+        b.iter(|| {
+            revoke_untrusted(
+                black_box(&current),
+                owner,
+                DocumentKind::Repository,
+                &trusted,
+            )
         })
     });
 }

@@ -6,19 +6,21 @@
 //! replication) or of a cross-account pull being denied, takes back the statements the rules no
 //! longer give, and keeps every statement it does not own byte for byte.
 //!
-//! The decision is pure and lives in plain modules: [`event`] (over [`cloudtrail`], [`locate`]
-//! and [`names`]) reads EventBridge/CloudTrail events and says which repository they concern,
-//! [`rules`] holds the validated configuration and the statements it generates, [`policy`] merges
-//! those into a document someone else may share (a repository policy, the registry policy, a
-//! creation template's policy), [`registry`] and [`templates`] say what the rules want in the
-//! registry's own documents, [`coverage`] says where each sweep starts. The SDK adapters [`ecr`]
-//! and [`ecr_registry`] are thin; [`converge`] (with [`documents`] for the registry's documents)
-//! is the one read-decide-write step that the event path ([`handler`]), the scheduled [`sweep`]
-//! and the command line ([`cli`]) all share. [`metrics`] turns each outcome into CloudWatch
-//! embedded-metric documents. For operators, [`grants`] reads who may do what out of a policy
-//! and which rule explains it (the `access` command), and [`doctor`] checks what a deployment
-//! needs, over what [`deployment`] reads of the account; their clients never load on the event
-//! path.
+//! The tree is the design. Pure folders decide without talking to AWS: `config/` (the rules,
+//! their validation, the sweep's settings), `event/` (tolerant event types, classification, where
+//! an event names its repository), `names/` (repository names, ARNs, account IDs, the caller),
+//! `policy/` (the one merge that serves every document kind, ownership, canonical form) and
+//! `desired/` (what the rules want in the registry policy and the creation templates, and which
+//! rule explains a grant). `ecr/` is the adapter: every ECR call behind [`EcrClient`], with the
+//! SDK's client ([`SdkEcr`]), a pacing wrapper and, in tests, an in-memory fake. `engine/` is the
+//! one converge step every path shares, the registry's documents, the event path
+//! ([`Remediator::handle`]), the sweep, and what each ends in ([`Outcome`], [`metrics`]).
+//!
+//! Two binaries use this library: `ecr-policy-remediator-lambda` (`src/bin/lambda.rs`), the
+//! Lambda, which carries the event path only, and `ecr-policy-remediator` (`src/main.rs` with
+//! `src/cli/`), the command line, which alone links the argument parser, the progress bar, the
+//! diff printer and the CloudTrail, EventBridge and Lambda clients that `doctor` reads with.
+//! `tests/architecture.rs` holds the folders to these rules.
 //!
 //! ## Environment variables
 //!
@@ -27,10 +29,12 @@
 //! | `REMEDIATOR_CONFIG` | The rules, as JSON. |
 //! | `REMEDIATOR_CONFIG_FILE` | A path to the rules file (instead of `REMEDIATOR_CONFIG`; set only one). |
 //! | `REMEDIATOR_DRY_RUN` | `true` or `1`: decide and report, write nothing. |
+//! | `REMEDIATOR_SELF_ROLE_ARN` | The function's own role ARN (the Terraform module sets it): the events of its own writes end without an ECR call. |
 //! | `AWS_LAMBDA_LOG_LEVEL` | Lambda's log level (advanced logging controls); wins over `RUST_LOG`, and `DEBUG` is this crate's detail only. |
 //! | `RUST_LOG` | A full filter directive, when `AWS_LAMBDA_LOG_LEVEL` is not set: `info` (default), `ecr_policy_remediator=debug` (adds the before/after policy). |
 //! | `AWS_LAMBDA_LOG_FORMAT` | `Text` for text lines; otherwise JSON, one object per line, with the invocation's `span.requestId`. |
 //! | `AWS_LAMBDA_FUNCTION_NAME` | Set by Lambda: the `FunctionName` dimension of every metric. |
+//! | `AWS_LAMBDA_RUNTIME_API` | Set by Lambda: where the Lambda binary fetches its invocations. |
 //! | `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials | The standard AWS SDK environment (the command line's `--region` and `--profile` override it). |
 
 mod config;
@@ -42,7 +46,7 @@ mod names;
 mod policy;
 
 pub use config::validate::{check_org_path, is_org_id};
-pub use config::{dry_run_from_env, Config, ConfigError};
+pub use config::{dry_run_from_env, Config, ConfigError, Trust, TrustMode};
 pub use desired::grants::{desired_by_rule, grants, Document, Grant};
 pub use desired::registry::{covers, registry_statements_by_rule};
 pub use ecr::{EcrClient, EcrError, SdkEcr};
@@ -57,7 +61,11 @@ pub use event::{Classified, Event, Trigger};
 pub use metrics_cloudwatch_embedded::Collector;
 pub use names::{check_repository_name, is_account_id};
 pub use policy::diff::named_statements;
-pub use policy::{plan, Change, Plan};
+pub use policy::trust::{
+    check as check_trust, revoke as revoke_untrusted, Before, Finding, FindingKind, Revocation,
+    Trusted,
+};
+pub use policy::{plan, Change, Kind as DocumentKind, Plan};
 
 use std::time::Duration;
 

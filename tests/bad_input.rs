@@ -50,6 +50,8 @@ fn hostile_events() -> Vec<(&'static str, Value)> {
     let create = load_event("create-repository-api.json");
     let ptc = load_event("create-repository-pull-through-cache.json");
     let pull = load_event("pull-denied-repository-not-found.json");
+    let replica = load_event("native-image-replicated.json");
+    let sync = load_event("native-pull-through-cache-failed.json");
     let mut deep = json!("bottom");
     for _ in 0..100 {
         deep = json!({ "detail": deep });
@@ -223,6 +225,34 @@ fn hostile_events() -> Vec<(&'static str, Value)> {
                 pull.clone(),
                 "/detail/requestParameters/registryId",
                 json!(111111111111u64),
+            ),
+        ),
+        (
+            "replica named by a number",
+            with(replica.clone(), "/detail/repository-name", json!(42)),
+        ),
+        (
+            "replica with a result list",
+            with(replica.clone(), "/detail/result", json!(["SUCCESS"])),
+        ),
+        (
+            "replica whose ARN names another region",
+            with(
+                replica.clone(),
+                "/resources",
+                json!(["arn:aws:ecr:eu-west-1:111111111111:repository/team-a/billing-worker"]),
+            ),
+        ),
+        (
+            "failed sync with an absurd code and a name with a scheme",
+            with(
+                with(
+                    sync.clone(),
+                    "/detail/failure-code",
+                    json!("X".repeat(100_000)),
+                ),
+                "/detail/repository-name",
+                json!("https://registry.k8s.io/kube-proxy"),
             ),
         ),
     ]

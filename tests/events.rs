@@ -183,6 +183,24 @@ const EXPECTED: &[(&str, Trigger, Option<&str>, &str)] = &[
         None,
         "skip",
     ),
+    (
+        "native-image-replicated.json",
+        Trigger::ImageReplicated,
+        Some("team-a/billing-worker"),
+        "act",
+    ),
+    (
+        "skip-native-image-replication-failed.json",
+        Trigger::ImageReplicated,
+        None,
+        "skip",
+    ),
+    (
+        "native-pull-through-cache-failed.json",
+        Trigger::PullThroughCache,
+        Some("registry.k8s.io/kube-proxy"),
+        "act",
+    ),
 ];
 
 fn summary(event: &Event) -> (Trigger, Option<&str>, &'static str) {

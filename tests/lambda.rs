@@ -131,6 +131,16 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
     let out = invoke(port, "pull-denied-outside-rules.json");
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
     assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    // A pull-through cache that failed to sync an image it never held: skipped, warned, counted.
+    let out = invoke(port, "native-pull-through-cache-failed.json");
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
+    assert_eq!(outcome["outcome"], "skipped", "{outcome}");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("UPSTREAM_UNAVAILABLE")),
+        "{outcome}"
+    );
     let bad = r#"{"source":"aws.ecr","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ecr.amazonaws.com","eventName":"CreateRepository","requestParameters":{"repositoryName":"Not A Name"}}}"#;
     let out = invoke_with(port, &["--data-ascii", bad]);
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
@@ -146,7 +156,20 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
         })
         .filter(|l| l["message"] == "event handled")
         .collect();
-    assert_eq!(handled.len(), 4, "{logs}");
+    assert_eq!(handled.len(), 5, "{logs}");
+    let sync_failed: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| {
+            l.find('{')
+                .and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok())
+        })
+        .filter(|l| l["message"] == "pull-through cache sync failed")
+        .collect();
+    assert_eq!(sync_failed.len(), 1, "{logs}");
+    assert_eq!(
+        sync_failed[0]["failure_code"], "UPSTREAM_UNAVAILABLE",
+        "{logs}"
+    );
     for line in &handled {
         assert!(
             line["span"]["requestId"]
@@ -213,7 +236,8 @@ fn metric<'a>(docs: &'a [Value], name: &str, labels: &[(&str, &str)]) -> Vec<(&'
 }
 
 /// The metrics the binary wrote: each outcome by trigger, failures, the age of each event about
-/// a repository, and the denied pull from a caller no rule names.
+/// a repository, the denied pull from a caller no rule names, and the failed pull-through-cache
+/// sync.
 fn check_metrics(logs: &str) {
     let docs = emf_documents(logs);
     let applied = metric(
@@ -241,6 +265,9 @@ fn check_metrics(logs: &str) {
     let unnamed = metric(&docs, "UnnamedCallerPulls", &[]);
     assert_eq!(unnamed.len(), 1, "{docs:?}");
     assert_eq!(unnamed[0].0.as_u64(), Some(1));
+    let sync = metric(&docs, "PullThroughCacheFailures", &[]);
+    assert_eq!(sync.len(), 1, "{docs:?}");
+    assert_eq!((sync[0].0.as_u64(), sync[0].1.as_str()), (Some(1), "Count"));
     // Three events about a repository (the samples are from the past: their age is large);
     // the unreadable event has no time and so no age.
     let ages = metric(&docs, "EventAgeSeconds", &[]);

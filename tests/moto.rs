@@ -307,6 +307,10 @@ async fn every_sample_event_has_its_intended_outcome() {
         ("native-image-pushed.json", Status::Unchanged),
         ("native-pull-through-cache.json", Status::Unchanged),
         ("skip-native-image-deleted.json", Status::Skipped),
+        ("native-image-replicated.json", Status::Unchanged),
+        ("skip-native-image-replication-failed.json", Status::Skipped),
+        // A failed sync of an image the cache never held: no repository, the failure in the reason.
+        ("native-pull-through-cache-failed.json", Status::Skipped),
     ];
     let moto = Moto::start();
     let (client, _) = moto.client();

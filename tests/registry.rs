@@ -304,11 +304,20 @@ async fn each_new_trigger_converges_what_it_names() {
     let moto = Moto::start();
     let (client, recorder) = moto.client();
     let remediator = remediator(&client, sample_config());
-    for name in ["registry.k8s.io/pause", "team-a/payments-api"] {
+    for name in [
+        "registry.k8s.io/pause",
+        "team-a/payments-api",
+        "team-a/billing-worker",
+    ] {
         create_repository(&client, name).await;
     }
     for (event, trigger, status) in [
         ("native-image-pushed.json", "image-pushed", Status::Applied),
+        (
+            "native-image-replicated.json",
+            "image-replicated",
+            Status::Applied,
+        ),
         (
             "native-pull-through-cache.json",
             "pull-through-cache",

@@ -240,13 +240,13 @@ def expected_rule(name):
         return "registry-changed"
     if name == "native-image-pushed.json":
         return "image-pushed"
-    if name == "native-pull-through-cache.json":
-        return "pull-through-cache"
-    # Replication into this registry rides on the pull-through-cache rule, whatever its result:
-    # the function skips a failed one.
-    if name in ("native-image-replicated.json", "skip-native-image-replication-failed.json"):
-        return "pull-through-cache"
-    return None  # skip-native-image-deleted.json: a deletion is no push
+    if name == "native-image-replicated.json":
+        return "image-replicated"
+    if name.startswith("native-pull-through-cache"):
+        return "pull-through-cache"  # a failed sync too: the function warns and counts it
+    # skip-native-image-deleted.json: a deletion is no push; skip-native-image-replication-failed.json:
+    # a failed replica put nothing in the registry.
+    return None
 
 
 ALARMS = ["errors", "event-age", "eventbridge-dlq", "failed-outcomes", "failures", "missed-events",
@@ -284,23 +284,27 @@ def check_single_account(plugins, moto):
     prefix = "ecr-policy-remediator"
     events = moto.client("events", REGISTRY)
     rules = {r["Name"][len(prefix) + 1:]: r for r in events.list_rules(NamePrefix=prefix)["Rules"]}
-    check("seven rules: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, "
-          "pull-through-cache, sweep",
-          sorted(rules) == ["image-pushed", "policy-changed", "pull-denied", "pull-through-cache",
-                            "registry-changed", "repository-created", "sweep"], sorted(rules))
+    check("eight rules: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, "
+          "image-replicated, pull-through-cache, sweep",
+          sorted(rules) == ["image-pushed", "image-replicated", "policy-changed", "pull-denied",
+                            "pull-through-cache", "registry-changed", "repository-created", "sweep"],
+          sorted(rules))
     check("pull-denied rule state is ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
           rules.get("pull-denied", {}).get("State") == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
     check("creation, policy, registry and native-event rules are ENABLED",
           all(rules.get(r, {}).get("State") == "ENABLED"
               for r in ["repository-created", "policy-changed", "registry-changed", "image-pushed",
-                        "pull-through-cache"]))
+                        "image-replicated", "pull-through-cache"]))
     check("sweep rule runs hourly, from the same variable as the function's sweep interval",
           rules.get("sweep", {}).get("ScheduleExpression") == "rate(60 minutes)", rules.get("sweep"))
     created = json.loads(rules["repository-created"]["EventPattern"])
     native = json.loads(rules["pull-through-cache"]["EventPattern"])
-    check("the pull-through-cache rule also takes ECR Replication Action, unfiltered by result (issue 19)",
-          sorted(native["detail-type"]) == ["ECR Pull Through Cache Action", "ECR Replication Action"]
-          and "detail" not in native, native)
+    check("the pull-through-cache rule takes every sync, failed ones too (issue 19)",
+          native["detail-type"] == ["ECR Pull Through Cache Action"] and "detail" not in native, native)
+    replicated = json.loads(rules["image-replicated"]["EventPattern"])
+    check("the image-replicated rule takes successful ECR Replication Actions (issue 19)",
+          replicated["detail-type"] == ["ECR Replication Action"]
+          and replicated["detail"]["result"] == ["SUCCESS"], replicated)
     check("creation rule matches both detail-types and both event sources",
           sorted(created["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
           and sorted(created["detail"]["eventSource"]) == ["ecr.amazonaws.com", "replication.ecr.amazonaws.com"])
@@ -736,6 +740,35 @@ def check_checkov():
               report.get("results", {}).get("parsing_errors"))
 
 
+def check_build_commands():
+    """Route 2's build and the command the module's 4 KB error suggests work as written, with no
+    zig: Cargo.toml sets cargo-lambda's compiler to cargo. `make build` compiled the release
+    binary already, so these only link and zip again; `make build`'s own zip is made again last."""
+    lambda_dir = TARGET / "lambda" / "ecr-policy-remediator-lambda"
+    route2 = run(["cargo", "lambda", "build", "--release", "--bin", "ecr-policy-remediator-lambda"], cwd=ROOT)
+    check("route 2's `cargo lambda build --release --bin ecr-policy-remediator-lambda` works as written",
+          route2.returncode == 0 and (lambda_dir / "bootstrap").is_file(), route2.stderr[-500:])
+    main_tf = (TERRAFORM / "modules" / "remediator" / "main.tf").read_text()
+    suggested = re.search(r"build with `(cargo lambda build [^`]*)`", main_tf)
+    rules = ROOT / "rules.json"  # the file name the suggestion packages, relative to the checkout
+    made_here = not rules.exists()
+    try:
+        if made_here:
+            shutil.copy(EVENTS / "config.json", rules)
+        argv = suggested.group(1).split() if suggested else []
+        result = run(argv, cwd=ROOT) if argv else None
+        zipped = lambda_dir / "bootstrap.zip"
+        names = zipfile.ZipFile(zipped).namelist() if zipped.is_file() else []
+    finally:
+        if made_here:
+            rules.unlink(missing_ok=True)
+    check("the module's 4 KB error suggests a build command that works and packages rules.json",
+          result is not None and result.returncode == 0 and "bootstrap" in names and "rules.json" in names,
+          f"{suggested and suggested.group(1)}: {names}")
+    again = run(["make", "build"], cwd=ROOT)
+    check("make build's zip is made again after the route 2 builds", again.returncode == 0)
+
+
 def main():
     env = tf_env()
     fmt = run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)], env=env, quiet=False)
@@ -764,6 +797,7 @@ def main():
             finally:
                 moto.stop()
 
+    check_build_commands()
     check_checkov()
     cfn = run([str(VENV_BIN / "cfn-lint"), str(INFRA / "cloudformation" / "forwarder.yaml")], quiet=False)
     check("cfn-lint infra/cloudformation/forwarder.yaml", cfn.returncode == 0)

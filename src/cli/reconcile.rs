@@ -251,9 +251,7 @@ fn print_summary(out: &mut impl Write, report: &SweepReport) -> std::io::Result<
         .map(|(what, n)| (what.to_string(), n.to_string()))
         .collect();
     for d in &report.documents {
-        let outcome = serde_json::to_value(d.status).unwrap_or_default();
-        let outcome = outcome.as_str().unwrap_or_default().to_string();
-        rows.push((d.document.clone(), outcome));
+        rows.push((d.document.clone(), d.status.as_str().to_string()));
     }
     let (labels, values) = column_widths(&rows);
     for (i, (label, value)) in rows.iter().enumerate() {

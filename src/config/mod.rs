@@ -8,6 +8,7 @@ pub(crate) mod error;
 mod parse;
 pub(crate) mod registry;
 pub(crate) mod sweep;
+pub(crate) mod trust;
 pub(crate) mod validate;
 
 use std::collections::{BTreeSet, HashSet};
@@ -20,6 +21,7 @@ use crate::config::error::invalid;
 pub use crate::config::error::ConfigError;
 use crate::config::registry::{check_registry_features, check_registry_sids, RegistryFeatures};
 pub(crate) use crate::config::sweep::SweepSettings;
+pub use crate::config::trust::{Trust, TrustMode};
 use crate::config::validate::{
     check_action, check_deployment, check_iam_arn, check_org_path, check_pattern, is_org_id,
     validate_rule_name,
@@ -42,6 +44,8 @@ pub struct Config {
     pub deployment: Option<String>,
     /// Which statements this deployment owns.
     pub ownership: Ownership,
+    /// The trust boundary, when the rules set one: `None` leaves foreign grants unjudged.
+    pub trust: Option<Trust>,
 }
 
 /// One validated rule.

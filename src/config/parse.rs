@@ -2,6 +2,7 @@
 //! validated [`Config`], every refusal naming the field at fault.
 
 use super::*;
+use crate::config::trust::RawTrust;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -13,6 +14,8 @@ struct RawConfig {
     sweep: SweepSettings,
     #[serde(default)]
     deployment: Option<String>,
+    #[serde(default)]
+    trust: Option<RawTrust>,
 }
 
 #[derive(Deserialize)]
@@ -76,12 +79,14 @@ impl Config {
             .map(|r| (r.name.as_str(), r.pull_through_cache || r.registry_grant))
             .collect();
         check_registry_sids(&registry)?;
+        let trust = raw.trust.map(|t| Trust::validate(t, "trust")).transpose()?;
         Ok(Config {
             rules,
             dry_run: raw.dry_run,
             sweep: raw.sweep,
             deployment: raw.deployment,
             ownership,
+            trust,
         })
     }
 }

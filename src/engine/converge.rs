@@ -276,14 +276,13 @@ impl Cause<'_> {
 /// The audit line of a change: which statements came, went and changed, by `Sid`, and what set
 /// it off.
 pub(crate) fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>) {
-    let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     info!(
         repository,
         added = %change.added.join(","),
         removed = %change.removed.join(","),
         changed = %change.changed.join(","),
         deleted,
-        trigger = trigger.as_str().unwrap_or_default(),
+        trigger = cause.trigger.as_str(),
         caller = cause.caller.unwrap_or_default(),
         "repository policy changed"
     );

@@ -38,7 +38,6 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 /// The audit line of every registry document a convergence changed: which statements came, went
 /// and changed, by `Sid`, and what set it off.
 pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
-    let trigger = serde_json::to_value(cause.trigger).unwrap_or_default();
     for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
         info!(
@@ -47,7 +46,7 @@ pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_
             removed = %change.removed.join(","),
             changed = %change.changed.join(","),
             deleted = d.after.is_none(),
-            trigger = trigger.as_str().unwrap_or_default(),
+            trigger = cause.trigger.as_str(),
             caller = cause.caller.unwrap_or_default(),
             "registry document changed"
         );

@@ -37,6 +37,10 @@ impl Remediator {
             Err(e) => &mut e.outcome,
         };
         outcome.event_age_seconds = event_age(outcome, event.time, epoch_now());
+        if let Some(failure) = &event.sync_failure {
+            crate::engine::metrics::pull_through_cache_failure(failure);
+            outcome.reason = Some(failure.reason(outcome.reason.as_deref()));
+        }
         outcome.log();
         crate::engine::metrics::record(outcome);
         result
@@ -117,7 +121,7 @@ impl Remediator {
         cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         let rules: Vec<&Rule> = self.config.matching(&target.repository).collect();
-        if let Some(caller) = caller {
+        if let Some(caller) = caller.filter(|c| c.is_named()) {
             if !rules.iter().any(|r| r.names_caller(caller)) {
                 crate::engine::metrics::unnamed_caller_pull();
                 warn!(

@@ -11,6 +11,7 @@
 //! | `FailedOutcomes` | Count | `FunctionName` | invocations that ended `failed` (alarm) |
 //! | `EventAgeSeconds` | Seconds | `FunctionName` | event time to done, for events about a repository or the registry (alarm) |
 //! | `UnnamedCallerPulls` | Count | `FunctionName` | denied pulls from callers that no matching rule names (a security signal) |
+//! | `PullThroughCacheFailures` | Count | `FunctionName` | "ECR Pull Through Cache Action" events whose sync with the upstream registry failed (alarm) |
 //! | `MissedEvents` | Count | `FunctionName` | repositories the sweep had to give grants that the event path should have given (alarm) |
 //! | `SweepChecked`, `SweepApplied`, `SweepRevoked`, `SweepFailed`, `SweepNotReached` | Count | `FunctionName` | a sweep's counts |
 //! | `SweepCoverageSweeps` | None | `FunctionName` | how many consecutive sweeps cover every repository at this pace |
@@ -19,8 +20,10 @@ use std::io::Write;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_cloudwatch_embedded::Collector;
+use tracing::warn;
 
 use crate::engine::outcome::{Outcome, Status, SweepReport};
+use crate::event::SyncFailure;
 
 /// The CloudWatch namespace of every metric the function emits.
 pub const NAMESPACE: &str = "EcrPolicyRemediator";
@@ -48,6 +51,11 @@ pub fn install(function_name: &str) -> Result<&'static Collector, String> {
         "UnnamedCallerPulls",
         metrics::Unit::Count,
         "denied pulls, caller unnamed"
+    );
+    describe_counter!(
+        "PullThroughCacheFailures",
+        metrics::Unit::Count,
+        "failed pull-through-cache syncs"
     );
     describe_histogram!(
         "EventAgeSeconds",
@@ -83,8 +91,8 @@ const SWEEP_COUNTS: [&str; 5] = [
 
 /// Records one invocation's outcome; `event_age_seconds` when the event says when it happened.
 pub fn record(outcome: &Outcome) {
-    let trigger = label(&outcome.trigger);
-    let status = label(&outcome.status);
+    let trigger = outcome.trigger.as_str();
+    let status = outcome.status.as_str();
     counter!("Invocations", "Trigger" => trigger, "Outcome" => status).increment(1);
     if outcome.status == Status::Failed {
         counter!("FailedOutcomes").increment(1);
@@ -101,6 +109,21 @@ pub fn record(outcome: &Outcome) {
 /// rules do not give them.
 pub fn unnamed_caller_pull() {
     counter!("UnnamedCallerPulls").increment(1);
+}
+
+/// A pull-through cache failed to sync with its upstream registry: pulls of images it has not
+/// cached yet fail until someone fixes its credentials or upstream. One WARN line with what the
+/// event says (fields it leaves out are left out), and the metric the alarm watches.
+pub fn pull_through_cache_failure(f: &SyncFailure) {
+    counter!("PullThroughCacheFailures").increment(1);
+    warn!(
+        repository = f.repository.as_deref(),
+        upstream_registry = f.upstream_registry.as_deref(),
+        sync_status = f.sync_status.as_deref(),
+        failure_code = f.failure_code.as_deref(),
+        failure_reason = f.failure_reason.as_deref(),
+        "pull-through cache sync failed"
+    );
 }
 
 fn record_sweep(r: &SweepReport) {
@@ -127,13 +150,6 @@ pub fn is_missed_event(
         change.is_some_and(|c| !c.added.is_empty() && c.removed.is_empty() && c.changed.is_empty());
     let old = created_at.is_some_and(|t| now.saturating_sub(t) > MISSED_EVENT_AGE_SECONDS);
     only_added && old
-}
-
-fn label<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -27,6 +27,21 @@ pub enum Status {
     Swept,
 }
 
+impl Status {
+    /// The status as the outcome's JSON, the logs and the metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Unchanged => "unchanged",
+            Status::Created => "created",
+            Status::Planned => "planned",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Swept => "swept",
+        }
+    }
+}
+
 /// What happened to one of the registry's own documents: its policy, or a creation template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -180,12 +195,7 @@ impl Outcome {
 
     /// Emits the invocation's structured log line.
     pub fn log(&self) {
-        let trigger = serde_json::to_value(self.trigger).unwrap_or_default();
-        let outcome = serde_json::to_value(self.status).unwrap_or_default();
-        let (trigger, outcome) = (
-            trigger.as_str().unwrap_or_default(),
-            outcome.as_str().unwrap_or_default(),
-        );
+        let (trigger, outcome) = (self.trigger.as_str(), self.status.as_str());
         let event_id = self.event_id.as_deref().unwrap_or_default();
         let repository = self.repository.as_deref().unwrap_or_default();
         let rules = self.rules.join(",");
@@ -222,6 +232,30 @@ impl From<RetryableError> for lambda_runtime::Diagnostic {
         lambda_runtime::Diagnostic {
             error_type: "Retryable".to_string(),
             error_message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_status_and_trigger_is_spelled_as_its_json() {
+        let statuses = [
+            Status::Applied,
+            Status::Unchanged,
+            Status::Created,
+            Status::Planned,
+            Status::Skipped,
+            Status::Failed,
+            Status::Swept,
+        ];
+        for s in statuses {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for t in Trigger::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
     }
 }

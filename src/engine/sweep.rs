@@ -44,7 +44,7 @@ pub struct SweepOptions {
     pub safety_margin: Duration,
     /// Most repositories this sweep takes on. `None`: as many as the deadline allows.
     pub budget: Option<usize>,
-    /// Where this sweep starts: see [`crate::engine::coverage`].
+    /// Where this sweep starts: the bit-reversed fraction of the sorted listing (`engine/coverage.rs`).
     pub sweep_number: u64,
 }
 
@@ -346,8 +346,7 @@ fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepOb
     if revoked && matches!(r.status, Status::Applied | Status::Planned) {
         report.revoked += 1;
     }
-    let outcome = serde_json::to_value(r.status).unwrap_or_default();
-    let outcome = outcome.as_str().unwrap_or_default();
+    let outcome = r.status.as_str();
     match r.status {
         Status::Applied | Status::Planned => {
             info!(repository = %r.repository, outcome, rules, reason, "repository swept")
@@ -361,45 +360,4 @@ fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepOb
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lambda_deadlines_are_epoch_milliseconds() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        let d = deadline_from_context(1_795_000_900_000, now);
-        assert_eq!(d.duration_since(now).unwrap(), Duration::from_secs(900));
-    }
-
-    #[test]
-    fn the_emulators_timeout_is_read_as_time_from_now() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        let d = deadline_from_context(600_000, now);
-        assert_eq!(d.duration_since(now).unwrap(), Duration::from_secs(600));
-    }
-
-    #[tokio::test]
-    async fn the_margin_never_eats_the_whole_sweep_and_half_of_it_is_kept_for_the_answer() {
-        let options = SweepOptions {
-            concurrency: 1,
-            requests_per_second: 10.0,
-            deadline: Some(SystemTime::now() + Duration::from_secs(100)),
-            safety_margin: Duration::from_secs(20),
-            budget: None,
-            sweep_number: 0,
-        };
-        let stops = Stops::new(&options);
-        let now = Instant::now();
-        let start_by = stops.start_by.unwrap() - now;
-        let done_by = stops.done_by.unwrap() - now;
-        assert!(start_by <= Duration::from_secs(80) && start_by > Duration::from_secs(79));
-        assert!(done_by <= Duration::from_secs(90) && done_by > Duration::from_secs(89));
-        let short = SweepOptions {
-            deadline: Some(SystemTime::now() + Duration::from_secs(2)),
-            ..options
-        };
-        let stops = Stops::new(&short);
-        assert!(stops.start_by.unwrap() - Instant::now() > Duration::from_secs(1));
-        assert!(stops.bounded(std::future::pending::<()>()).await.is_none());
-    }
-}
+mod tests;

@@ -68,6 +68,20 @@ tolerant! {
         result: String,
         #[serde(rename = "action-type")]
         action_type: String,
+        // "ECR Replication Action": where the image came from.
+        #[serde(rename = "source-account")]
+        source_account: String,
+        #[serde(rename = "source-region")]
+        source_region: String,
+        // "ECR Pull Through Cache Action": how the sync with the upstream registry went.
+        #[serde(rename = "sync-status")]
+        sync_status: String,
+        #[serde(rename = "upstream-registry-url")]
+        upstream_registry_url: String,
+        #[serde(rename = "failure-code")]
+        failure_code: String,
+        #[serde(rename = "failure-reason")]
+        failure_reason: String,
     }
 }
 

@@ -5,13 +5,16 @@
 
 pub(crate) mod envelope;
 pub(crate) mod locate;
+pub(crate) mod native;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::envelope::{Detail, Envelope};
 pub(crate) use crate::event::locate::Target;
-use crate::event::locate::{caller, native_target, principal_arn, registry_of, target};
+use crate::event::locate::{caller, principal_arn, registry_of, target};
+pub(crate) use crate::event::native::SyncFailure;
+use crate::event::native::{native, sync_failure};
 use crate::names::caller::Caller;
 use crate::names::shown;
 
@@ -32,12 +35,44 @@ pub enum Trigger {
     RegistryChanged,
     /// ECR's native "ECR Image Action": an image was pushed.
     ImagePushed,
+    /// ECR's native "ECR Replication Action": an image was replicated into the registry.
+    ImageReplicated,
     /// ECR's native "ECR Pull Through Cache Action": a pull-through-cache pull was attempted.
     PullThroughCache,
     /// The schedule's sweep.
     Scheduled,
     /// Not an event this function knows.
     Unrecognized,
+}
+
+impl Trigger {
+    /// Every trigger, for the tests that check each spelling.
+    pub const ALL: [Trigger; 9] = [
+        Trigger::RepositoryCreated,
+        Trigger::PullDenied,
+        Trigger::PolicyChanged,
+        Trigger::RegistryChanged,
+        Trigger::ImagePushed,
+        Trigger::ImageReplicated,
+        Trigger::PullThroughCache,
+        Trigger::Scheduled,
+        Trigger::Unrecognized,
+    ];
+
+    /// The trigger as the outcome's JSON, the logs and the metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::RepositoryCreated => "repository-created",
+            Trigger::PullDenied => "pull-denied",
+            Trigger::PolicyChanged => "policy-changed",
+            Trigger::RegistryChanged => "registry-changed",
+            Trigger::ImagePushed => "image-pushed",
+            Trigger::ImageReplicated => "image-replicated",
+            Trigger::PullThroughCache => "pull-through-cache",
+            Trigger::Scheduled => "scheduled",
+            Trigger::Unrecognized => "unrecognized",
+        }
+    }
 }
 
 /// What an event asks of the remediator.
@@ -119,6 +154,9 @@ pub struct Event {
     pub time: Option<i64>,
     /// What the event asks for.
     pub classified: Classified,
+    /// A pull-through cache's failed sync with its upstream, which the operator must hear of
+    /// whatever becomes of the repository.
+    pub sync_failure: Option<SyncFailure>,
 }
 
 pub(crate) const API_CALL: &str = "AWS API Call via CloudTrail";
@@ -139,6 +177,9 @@ pub(crate) const REGISTRY_EVENTS: &[&str] = &[
 ];
 pub(crate) const IMAGE_ACTION: &str = "ECR Image Action";
 pub(crate) const PULL_THROUGH_CACHE_ACTION: &str = "ECR Pull Through Cache Action";
+pub(crate) const REPLICATION_ACTION: &str = "ECR Replication Action";
+pub(crate) const NATIVE_EVENTS: &[&str] =
+    &[IMAGE_ACTION, REPLICATION_ACTION, PULL_THROUGH_CACHE_ACTION];
 pub(crate) const DENIED_ERRORS: &[&str] = &[
     "AccessDenied",
     "AccessDeniedException",
@@ -156,6 +197,7 @@ impl Event {
                     trigger: Trigger::Unrecognized,
                     reason: "an event is a JSON object, and this is not one".into(),
                 },
+                sync_failure: None,
             };
         }
         let envelope = Envelope::deserialize(raw).unwrap_or_default();
@@ -167,6 +209,7 @@ impl Event {
             id,
             time: envelope.time.as_deref().and_then(epoch_seconds),
             classified: classify(&envelope),
+            sync_failure: sync_failure(&envelope),
         }
     }
 }
@@ -210,7 +253,7 @@ fn classify(e: &Envelope) -> Classified {
     if source != "aws.ecr" {
         return skip(format!("event source {} is not aws.ecr", shown(source)));
     }
-    if detail_type == IMAGE_ACTION || detail_type == PULL_THROUGH_CACHE_ACTION {
+    if NATIVE_EVENTS.contains(&detail_type) {
         return native(e, detail_type);
     }
     if detail_type != API_CALL && detail_type != SERVICE_EVENT {
@@ -319,29 +362,5 @@ fn registry_change(e: &Envelope, d: &Detail, event_name: &str, detail_type: &str
             changed_by: principal_arn(d),
         },
         Err(reason) => invalid(Trigger::RegistryChanged, reason),
-    }
-}
-
-/// ECR's own events: a successful push, or a pull-through-cache pull (whatever became of it,
-/// the repository may exist now).
-fn native(e: &Envelope, detail_type: &str) -> Classified {
-    let trigger = if detail_type == IMAGE_ACTION {
-        let d = e.detail.as_ref();
-        let action = d.and_then(|d| d.action_type.as_deref()).unwrap_or_default();
-        let result = d.and_then(|d| d.result.as_deref()).unwrap_or_default();
-        if action != "PUSH" || result != "SUCCESS" {
-            return skip(format!(
-                "ECR Image Action {} with result {}: not a successful push",
-                shown(action),
-                shown(result)
-            ));
-        }
-        Trigger::ImagePushed
-    } else {
-        Trigger::PullThroughCache
-    };
-    match native_target(e) {
-        Ok(target) => Classified::Native { trigger, target },
-        Err(reason) => invalid(trigger, reason),
     }
 }

@@ -9,10 +9,15 @@
 //! writes *and* it has the shape the function writes (an `Allow` of actions to principals, no
 //! resource or negation elements). A `Deny`, or anything else that merely borrows the prefix, is
 //! foreign: removing it could widen access.
+//!
+//! Beside the merge, [`trust`] judges the foreign statements against the principals the rules
+//! vouch for, and can take untrusted ones out of the text before the merge runs, so that one
+//! write carries both.
 
 pub(crate) mod canonical;
 pub(crate) mod diff;
 pub(crate) mod ownership;
+pub(crate) mod trust;
 
 use std::collections::BTreeSet;
 
@@ -23,7 +28,8 @@ use serde_json::Value;
 
 use crate::policy::canonical::canonical;
 use crate::policy::ownership::Claim;
-pub(crate) use crate::policy::ownership::{Kind, Ownership};
+pub use crate::policy::ownership::Kind;
+pub(crate) use crate::policy::ownership::Ownership;
 
 /// ECR refuses larger policies.
 pub(crate) const MAX_POLICY_CHARS: usize = 10_240;
@@ -351,7 +357,10 @@ fn json_string(s: &str) -> String {
 
 type Parsed<'a> = (Option<String>, Option<String>, Vec<Existing<'a>>);
 
-fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>, PolicyError> {
+/// A document's `Version`, `Id` and statements, each statement as the raw text it arrived in.
+/// The merge and the trust check read a document the same way, so they never disagree on
+/// whether it can be read.
+fn split(text: &str) -> Result<(Document<'_>, Vec<&RawValue>), PolicyError> {
     let unparseable = |m: String| PolicyError::Unparseable(m);
     let doc: Document = serde_json::from_str(text).map_err(|e| unparseable(e.to_string()))?;
     let raw = doc
@@ -363,6 +372,12 @@ fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>,
     } else {
         vec![raw]
     };
+    Ok((doc, raws))
+}
+
+fn parse<'a>(text: &'a str, owner: &Ownership, kind: Kind) -> Result<Parsed<'a>, PolicyError> {
+    let unparseable = |m: String| PolicyError::Unparseable(m);
+    let (doc, raws) = split(text)?;
     let mut out = Vec::with_capacity(raws.len());
     for (i, raw) in raws.into_iter().enumerate() {
         let value: Value =

@@ -16,8 +16,10 @@ pub(crate) const REGISTRY_PURPOSES: &[&str] = &["PullThroughCache", "Grant"];
 /// grammar and in `Resource`, which a repository policy (and a creation template's, which becomes
 /// one) must not have and a registry policy's statements must.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// A repository policy, or a creation template's policy (which becomes one).
     Repository,
+    /// The registry policy.
     Registry,
 }
 

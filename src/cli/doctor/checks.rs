@@ -80,6 +80,7 @@ pub(crate) fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
         out.push(bus(facts, config));
         out.push(scope(facts, config));
         out.extend(pull_through_cache(facts, config));
+        out.extend(replication::image_replicated(facts, config, function_arn));
     }
     out.extend(facts.documents.iter().map(document));
     out
@@ -349,5 +350,6 @@ fn document(d: &DocumentReport) -> Check {
     }
 }
 
+mod replication;
 #[cfg(test)]
 mod tests;

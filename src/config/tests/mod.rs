@@ -14,6 +14,7 @@ fn error_of(rule: &str) -> (String, String) {
 const GOOD: &str = r#"{"name":"k8s","repositories":["registry.k8s.io/*"],"principals":{"accounts":["222222222222"]}}"#;
 
 mod refusals;
+mod trust;
 
 #[test]
 fn the_documented_example_is_valid() {

@@ -59,6 +59,8 @@ const THEIRS: &str =
     r#"{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:ListImages"}"#;
 
 mod registry;
+mod trust;
+mod trust_revoke;
 
 #[test]
 fn no_policy_yields_a_fresh_document_with_the_default_version() {

@@ -168,15 +168,23 @@ locals {
         }
       }
     }
-    # ECR bringing images in from another registry: a pull-through-cache pull, or replication
-    # writing into this registry (issue 19; sent in the destination's account and region). A
-    # repository may exist now, whatever the result: no filter on it (the function decides). The
-    # rule keeps its name so that an upgrade changes its pattern in place.
+    # A replica: the destination registry (this one) receives the event. A failed replication put
+    # nothing here, so only successes are delivered.
+    "image-replicated" = {
+      state = "ENABLED"
+      pattern = {
+        source        = ["aws.ecr"]
+        "detail-type" = ["ECR Replication Action"]
+        detail = {
+          result = ["SUCCESS"]
+        }
+      }
+    }
     "pull-through-cache" = {
       state = "ENABLED"
       pattern = {
         source        = ["aws.ecr"]
-        "detail-type" = ["ECR Pull Through Cache Action", "ECR Replication Action"]
+        "detail-type" = ["ECR Pull Through Cache Action"]
       }
     }
   }
@@ -347,7 +355,7 @@ resource "aws_lambda_function" "this" {
     }
     precondition {
       condition     = local.environment_bytes <= 4096
-      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\" and config_file = \"rules.json\" (the function's rules file), and build with `cargo lambda build --release --output-format zip --include rules.json`."
+      error_message = "The rules encode to ${local.environment_bytes} bytes of environment, over Lambda's 4 KB limit. Set config_location = \"package\" and config_file = \"rules.json\" (the function's rules file), and build with `cargo lambda build --release --bin ecr-policy-remediator-lambda --output-format zip --include rules.json`."
     }
     precondition {
       condition     = try(local.file_config.sweep.intervalMinutes, local.interval_minutes) == local.interval_minutes

@@ -14,7 +14,7 @@ output "role_name" {
 }
 
 output "rule_arns" {
-  description = "EventBridge rules by purpose: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, pull-through-cache (also ECR Replication Action), sweep."
+  description = "EventBridge rules by purpose: repository-created, pull-denied, policy-changed, registry-changed, image-pushed, image-replicated, pull-through-cache, sweep."
   value       = local.rule_arns
 }
 

@@ -28,7 +28,7 @@ variable "existing_function_name" {
 }
 
 variable "architecture" {
-  description = "Instruction set of the function: x86_64 (the default: what `make build` makes on any machine) or arm64 (Graviton: build with `cargo lambda build --release --arm64 --output-format zip`, which needs zig and the aarch64 Rust target). Must match the build."
+  description = "Instruction set of the function: x86_64 (the default: what `make build` makes on any machine) or arm64 (Graviton: build with `cargo lambda build --release --arm64 --compiler cargo-zigbuild --bin ecr-policy-remediator-lambda --output-format zip`, which needs zig and the aarch64 Rust target). Must match the build."
   type        = string
   default     = "x86_64"
 

@@ -158,3 +158,52 @@ fn no_function_and_bad_rules_are_misses() {
     ));
     assert!(misses(&f)[0].detail.contains("rules[0].name: bad"));
 }
+
+fn asking_for_replication_templates() -> Config {
+    Config::from_json(
+        r#"{"rules":[{"name":"replicas","repositories":["team-a/*"],
+        "principals":{"accounts":["222222222222"]},"creationTemplates":["REPLICATION"]}]}"#,
+    )
+    .unwrap()
+}
+
+fn named(found: &[Check], name: &str) -> Option<Check> {
+    found.iter().find(|c| c.check == name).cloned()
+}
+
+#[test]
+fn rules_asking_for_replication_templates_need_the_replication_event_delivered() {
+    let replicas = asking_for_replication_templates();
+    let mut f = complete();
+    let missing = named(&checks(&f, Some(&replicas)), "rule image-replicated").expect("checked");
+    assert!(!missing.ok);
+    assert!(
+        missing.detail.contains("replicas") && missing.detail.contains("ECR Replication Action"),
+        "{missing:?}"
+    );
+    assert!(missing.fix.unwrap().contains("image-replicated"));
+    let pattern = r#"{"source":["aws.ecr"],"detail-type":["ECR Replication Action"],
+        "detail":{"action-type":["REPLICATE"],"result":["SUCCESS"]}}"#;
+    f.rules
+        .push(bus_rule("image-replicated", "ENABLED", Some(pattern), None));
+    let found = named(&checks(&f, Some(&replicas)), "rule image-replicated").expect("checked");
+    assert!(found.ok, "{found:?}");
+    // Without a rule that asks for REPLICATION templates, no such check at all.
+    assert_eq!(
+        named(&checks(&f, Some(&config())), "rule image-replicated"),
+        None
+    );
+}
+
+#[test]
+fn a_push_rule_given_the_replication_detail_type_never_delivers_a_replica() {
+    let config = asking_for_replication_templates();
+    let mut f = complete();
+    let pattern = r#"{"source":["aws.ecr"],"detail-type":["ECR Image Action","ECR Replication Action"],
+        "detail":{"action-type":["PUSH"],"result":["SUCCESS"]}}"#;
+    f.rules
+        .push(bus_rule("native", "ENABLED", Some(pattern), None));
+    let found = named(&checks(&f, Some(&config)), "rule image-replicated").expect("checked");
+    assert!(!found.ok);
+    assert!(found.detail.contains("action-type"), "{found:?}");
+}
