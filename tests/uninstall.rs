@@ -127,15 +127,31 @@ async fn revoke_all_dry_run_lists_every_owned_statement_and_writes_nothing() {
     assert_eq!(snapshot(&client).await, before, "a dry run writes nothing");
 }
 
+/// The sample rules with `trust` in `revoke` mode: a sweep of them takes back foreign grants to
+/// principals neither the rules nor the trust lists name, such as account 999999999999.
+fn revoking_rules() -> std::path::PathBuf {
+    let text = std::fs::read_to_string(sample_config_path()).unwrap();
+    let mut rules: serde_json::Value = serde_json::from_str(&text).unwrap();
+    rules["trust"] = serde_json::json!({ "mode": "revoke" });
+    let dir = std::env::temp_dir().join(format!("remediator-uninstall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rules.json");
+    std::fs::write(&file, rules.to_string()).unwrap();
+    file
+}
+
 #[tokio::test]
 async fn revoke_all_takes_back_exactly_what_the_deployment_owns() {
     let moto = Moto::start();
     let (client, _) = moto.client();
     granted(&moto, &client).await;
+    // Uninstalling under a trust boundary that revokes: foreign grants are none of its business
+    // (the engine does not act on `trust` yet; when it does, this keeps uninstalling out of it).
+    let rules = revoking_rules();
     let args = [
         "reconcile",
         "--config",
-        "events/config.json",
+        rules.to_str().unwrap(),
         "--revoke-all",
     ];
     let out = run(Some(&moto), &args, None);

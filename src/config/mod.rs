@@ -130,10 +130,13 @@ impl Config {
 
     /// The same deployment with no rules: what uninstalling converges to. Its ownership stays,
     /// so every statement it owns is taken back, every template it owns deleted, and nothing
-    /// else touched. A rules file can never say this (it must have a rule); only code asks.
+    /// else touched: its trust boundary goes too, or `revoke` would take the foreign grants the
+    /// rules' principals no longer vouch for. A rules file can never say this (it must have a
+    /// rule); only code asks.
     pub fn without_rules(&self) -> Config {
         Config {
             rules: Vec::new(),
+            trust: None,
             ..self.clone()
         }
     }
