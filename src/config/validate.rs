@@ -70,7 +70,8 @@ pub(crate) fn check_action(action: &str) -> Result<&'static str, String> {
     let why = if !action.to_ascii_lowercase().starts_with("ecr:") {
         "it is not an ECR action".to_string()
     } else if action.contains(['*', '?']) {
-        "a wildcard also grants actions that administer the repository, such as          ecr:SetRepositoryPolicy and ecr:DeleteRepository"
+        "a wildcard also grants actions that administer the repository, such as \
+         ecr:SetRepositoryPolicy and ecr:DeleteRepository"
             .to_string()
     } else if let Some(a) = known(ADMIN_ACTIONS) {
         format!("{a} administers the repository instead of reading or writing its images")
@@ -194,7 +195,8 @@ pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn is_org_id(s: &str) -> bool {
+/// An AWS Organizations ID: `o-` and 10 to 32 lowercase letters or digits.
+pub fn is_org_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|rest| {
         (10..=32).contains(&rest.len())
             && rest
@@ -249,7 +251,7 @@ pub(crate) fn check_iam_arn(arn: &str) -> Result<(), String> {
 }
 
 /// `o-ORG/r-ROOT/ou-.../` or the same ending in `/*`, as `aws:PrincipalOrgPaths` takes them.
-pub(crate) fn check_org_path(path: &str) -> Result<(), String> {
+pub fn check_org_path(path: &str) -> Result<(), String> {
     let hint = "use e.g. \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*\" or \"o-a1b2c3d4e5/*\"";
     let segments: Vec<&str> = path.split('/').collect();
     let (first, rest) = segments.split_first().ok_or_else(|| hint.to_string())?;

@@ -3,7 +3,7 @@
 pub(crate) mod caller;
 
 /// A 12-digit AWS account ID.
-pub(crate) fn is_account_id(s: &str) -> bool {
+pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
