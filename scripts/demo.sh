@@ -64,9 +64,9 @@ for prefix, upstream in [("registry.k8s.io", "registry.k8s.io"), ("ecr-public", 
 PY
 
 echo "==> before any repository exists: what the rules imply for the registry (plan --registry)"
-cargo run --quiet -- plan --config events/config.json --registry 2>>"$LOGS/cli.log" | sed 's/^/   /'
+cargo run --quiet --bin ecr-policy-remediator -- plan --config events/config.json --registry 2>>"$LOGS/cli.log" | sed 's/^/   /'
 echo "==> reconcile puts the registry policy and the creation templates in place"
-cargo run --quiet -- reconcile --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
+cargo run --quiet --bin ecr-policy-remediator -- reconcile --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
 
 echo "==> the registry before: six repositories, one with a statement of its own"
 "$PY" - <<'PY'
@@ -119,7 +119,7 @@ for event in events/*.json; do
     */registry-policy-deleted.json) drift "registry-delete" "-" ;;
     */template-updated.json) drift "template-edit" "registry.k8s.io" ;;
   esac
-  out=$(cargo lambda invoke ecr-policy-remediator --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
+  out=$(cargo lambda invoke ecr-policy-remediator-lambda --invoke-address 127.0.0.1 --invoke-port "$INVOKE_PORT" \
         --data-file "$event" --output-format json 2>&1) || true
   printf '%s\n' "$out" | "$PY" scripts/outcome_line.py "$(basename "$event")"
 done
@@ -147,7 +147,7 @@ for repo in sorted(r["repositoryName"] for r in ecr.describe_repositories()["rep
         print(f"      {line}")
 PY
 echo "==> who can pull and push what, and which rule explains it (access)"
-cargo run --quiet -- access --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
+cargo run --quiet --bin ecr-policy-remediator -- access --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
 echo "==> warnings and errors the function and the command line logged:"
 grep -hE '"level":"(WARN|ERROR)"|WARN|ERROR' "$LOGS/watch.log" "$LOGS/cli.log" | sed 's/^/   /' || echo "   none"
 
@@ -159,9 +159,9 @@ config["rules"] = [r for r in config["rules"] if r["name"] not in ("k8s-mirror",
 json.dump(config, open(sys.argv[1], "w"), indent=2)
 PY
 echo "   reconcile --dry-run: the diff of every grant it would take back, in all three kinds of document"
-cargo run --quiet -- reconcile --config "$LOGS/config-smaller.json" --dry-run 2>>"$LOGS/cli.log" | sed 's/^/   /'
+cargo run --quiet --bin ecr-policy-remediator -- reconcile --config "$LOGS/config-smaller.json" --dry-run 2>>"$LOGS/cli.log" | sed 's/^/   /'
 echo "   reconcile: and now for real"
-cargo run --quiet -- reconcile --config "$LOGS/config-smaller.json" 2>>"$LOGS/cli.log" | sed 's/^/   /'
+cargo run --quiet --bin ecr-policy-remediator -- reconcile --config "$LOGS/config-smaller.json" 2>>"$LOGS/cli.log" | sed 's/^/   /'
 "$PY" - <<'PY'
 import boto3, json
 ecr = boto3.client("ecr")
