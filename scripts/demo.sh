@@ -149,7 +149,36 @@ PY
 echo "==> who can pull and push what, and which rule explains it (access)"
 cargo run --quiet --bin ecr-policy-remediator -- access --config events/config.json 2>>"$LOGS/cli.log" | sed 's/^/   /'
 echo "==> warnings and errors the function and the command line logged:"
-grep -hE '"level":"(WARN|ERROR)"|WARN|ERROR' "$LOGS/watch.log" "$LOGS/cli.log" | sed 's/^/   /' || echo "   none"
+# Their own log lines only: JSON objects at level WARN or ERROR, and a panic's line should one ever
+# happen. The watch log also holds cargo's and cargo-lambda's lines, and the function's metrics.
+# lambda_runtime warns that AWS_LAMBDA_MAX_CONCURRENCY is set: cargo lambda watch sets it for every
+# function it runs, Lambda does not (outside Managed Instances), so that line is the emulator's.
+"$PY" - "$LOGS/watch.log" "$LOGS/cli.log" <<'PY'
+import json, sys
+shown = emulator = 0
+for path in sys.argv[1:]:
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if "panicked at" in line:
+                print("   " + line)
+                shown += 1
+            continue
+        if not isinstance(record, dict) or record.get("level") not in ("WARN", "ERROR"):
+            continue
+        if str(record.get("message", "")).startswith("AWS_LAMBDA_MAX_CONCURRENCY is set"):
+            emulator += 1
+            continue
+        print("   " + line)
+        shown += 1
+if not shown:
+    print("   none")
+if emulator:
+    print("   (left out: the runtime's warning that cargo lambda watch set AWS_LAMBDA_MAX_CONCURRENCY,"
+          " which Lambda does not)")
+PY
 
 echo "==> two rules are taken away: k8s-mirror (templates, registry policy, pull-through cache) and team-a-ci"
 "$PY" - "$LOGS/config-smaller.json" <<'PY'
