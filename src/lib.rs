@@ -59,7 +59,7 @@ pub use engine::sweep::{
 };
 pub use event::{Classified, Event, Trigger};
 pub use metrics_cloudwatch_embedded::Collector;
-pub use names::{check_repository_name, is_account_id};
+pub use names::{check_repository_name, is_account_id, Arn};
 pub use policy::diff::named_statements;
 pub use policy::trust::{
     check as check_trust, revoke as revoke_untrusted, Before, Finding, FindingKind, Revocation,

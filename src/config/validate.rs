@@ -1,7 +1,7 @@
 //! The checks behind the configuration's validation: names, patterns, principals, actions. Each
 //! returns the sentence a user reads; the configuration adds the field's path.
 
-use crate::names::is_account_id;
+use crate::names::Arn;
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
 pub(crate) const MAX_RULE_NAME: usize = 64;
@@ -216,20 +216,16 @@ fn is_lower_alnum(s: &str) -> bool {
 pub(crate) fn check_iam_arn(arn: &str) -> Result<(), String> {
     let hint =
         "use an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/eks-node-role\"";
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[1]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-')
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && is_account_id(parts[4]);
-    if !ok {
+    let parsed = Arn::principal(arn).filter(|a| {
+        a.service == "iam"
+            && a.partition
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+    });
+    let Some(parsed) = parsed else {
         return Err(format!("{arn:?} is not an IAM ARN: {hint}"));
-    }
-    let resource = parts[5];
+    };
+    let resource = parsed.resource;
     let name = match resource
         .strip_prefix("role/")
         .or_else(|| resource.strip_prefix("user/"))

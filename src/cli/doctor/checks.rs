@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use ecr_policy_remediator::covers;
 use ecr_policy_remediator::Config;
+use ecr_policy_remediator::{covers, Arn};
 use ecr_policy_remediator::{DocumentReport, Status};
 
 pub(crate) use crate::cli::doctor::facts::{BusRule, Facts, FunctionConfig, Trail};
@@ -248,7 +248,7 @@ fn bus(f: &Facts, config: &Config) -> Check {
                 .principals
                 .roles
                 .iter()
-                .filter_map(|a| a.split(':').nth(4).map(String::from));
+                .filter_map(|a| Arn::parse(a).map(|a| a.account.to_string()));
             r.principals
                 .accounts
                 .iter()
