@@ -25,6 +25,8 @@ $(VENV)/.installed: $(VENV)/.demo-installed requirements-dev.txt
 	touch $@
 
 ## Run every sample event through the Lambda (cargo lambda watch + invoke) against a local moto.
+## Exits non-zero, naming each event, when an invocation fails or outlives DEMO_INVOKE_TIMEOUT
+## (seconds, 120); files changed in the checkout meanwhile do not reload the function.
 demo: venv-demo
 	bash scripts/demo.sh
 

@@ -56,10 +56,6 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
         self.answered = threading.Event()
         self.served = False
 
-    def reset(self):
-        self.answered.clear()
-        self.served = False
-
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
@@ -92,8 +88,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.server.answered.set()
 
 
-def one_run(binary, env, api):
-    api.reset()
+def one_run(binary, env):
+    # A Runtime API of its own per run: a call the previous process made as it was stopped must
+    # not take this run's event.
+    api = RuntimeApi()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = {**env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}"}
     start = time.perf_counter()
     child = subprocess.Popen([str(binary)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
@@ -103,6 +103,7 @@ def one_run(binary, env, api):
     elapsed = time.perf_counter() - start
     child.send_signal(signal.SIGKILL)
     _, _, usage = os.wait4(child.pid, 0)
+    api.shutdown()
     path, body = api.response
     if not path.endswith("/response"):
         raise SystemExit(f"{binary} reported an error: {path} {body[:200]!r}")
@@ -124,24 +125,21 @@ def main():
     moto = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "moto_ext.py"), "-H", "127.0.0.1", "-p", str(port)],
                             env={**os.environ, "MOTO_ACCOUNT_ID": "111111111111"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = RuntimeApi()
-    threading.Thread(target=api.serve_forever, daemon=True).start()
     try:
         wait_port(port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUST_LOG", "REMEDIATOR_"))}
         env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_REGION="us-east-1",
                    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                    AWS_EC2_METADATA_DISABLED="true",
-                   AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}",
                    AWS_LAMBDA_FUNCTION_NAME="ecr-policy-remediator",
                    AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
                    REMEDIATOR_CONFIG_FILE=str(ROOT / "events" / "config.json"))
         results = {b: ([], []) for b in binaries}
         for b in binaries:
-            one_run(b, env, api)  # the first run warms the emulator and the page cache
+            one_run(b, env)  # the first run warms the emulator and the page cache
         for _ in range(runs):
             for b in binaries:
-                t, peak = one_run(b, env, api)
+                t, peak = one_run(b, env)
                 results[b][0].append(t)
                 results[b][1].append(peak)
         for b, (times, peaks) in results.items():
@@ -151,7 +149,6 @@ def main():
                   f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}) over {runs} runs")
             print(f"  peak RSS             {max(peaks):.1f} MB")
     finally:
-        api.shutdown()
         moto.terminate()
         moto.wait()
 

@@ -45,6 +45,7 @@ mod event;
 mod names;
 mod policy;
 
+pub use config::validate::{check_org_path, is_org_id};
 pub use config::{dry_run_from_env, Config, ConfigError, Trust, TrustMode};
 pub use desired::grants::{desired_by_rule, grants, Document, Grant};
 pub use desired::registry::{covers, registry_statements_by_rule};
@@ -58,7 +59,7 @@ pub use engine::sweep::{
 };
 pub use event::{Classified, Event, Trigger};
 pub use metrics_cloudwatch_embedded::Collector;
-pub use names::check_repository_name;
+pub use names::{check_repository_name, is_account_id, Arn};
 pub use policy::diff::named_statements;
 pub use policy::trust::{
     check as check_trust, revoke as revoke_untrusted, Before, Finding, FindingKind, Revocation,
@@ -112,12 +113,14 @@ pub fn log_filter(
 ) -> EnvFilter {
     // aws_config's warnings are its provider chain trying one source after another (IMDS, the
     // profile): dumps of internal errors, when what is missing is said once, in a sentence, by
-    // the command itself.
+    // the command itself. The shared files' reader moved to aws_runtime::env_config; its
+    // warnings (an AWS_CONFIG_FILE that names no file) are the same kind.
     let ours = |level: LevelFilter| {
         let others = level.min(LevelFilter::WARN);
         let config = level.min(LevelFilter::ERROR);
         EnvFilter::new(format!(
-            "{others},aws_config={config},ecr_policy_remediator={level}"
+            "{others},aws_config={config},aws_runtime::env_config={config},\
+             ecr_policy_remediator={level}"
         ))
     };
     let filter = match (
@@ -177,15 +180,15 @@ mod tests {
     fn lambdas_log_level_wins_and_keeps_the_sdk_quiet() {
         let f = log_filter(Some("DEBUG"), Some("trace"), LevelFilter::INFO);
         let span = "lambda_runtime::layers::trace=info";
-        let config = "aws_config=error";
+        let (config, files) = ("aws_config=error", "aws_runtime::env_config=error");
         assert_eq!(
             directives(f),
-            [config, "ecr_policy_remediator=debug", span, "warn"]
+            [config, files, "ecr_policy_remediator=debug", span, "warn"]
         );
         let f = log_filter(Some("error"), None, LevelFilter::INFO);
         assert_eq!(
             directives(f),
-            [config, "ecr_policy_remediator=error", "error", span]
+            [config, files, "ecr_policy_remediator=error", "error", span]
         );
     }
 

@@ -159,3 +159,40 @@ async fn access_filters_by_repository_and_principal_and_prints_csv_and_a_table()
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn access_refuses_what_is_no_principal_in_one_sentence_and_reads_a_bare_organization_id() {
+    for bogus in ["bogus", "12345", "o-short", "arn:aws"] {
+        let out = run(
+            None,
+            &[
+                "access",
+                "--config",
+                "events/config.json",
+                "--principal",
+                bogus,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{bogus}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "ecr-policy-remediator: {bogus:?} is not a principal: give an account ID \
+                 (222222222222), an ARN (arn:aws:iam::222222222222:role/NAME), an organization ID \
+                 (o-a1b2c3d4e5) or an organization path (o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*)\n"
+            )
+        );
+        assert!(out.stdout.is_empty(), "no empty table");
+    }
+    let moto = Moto::start();
+    mixed_registry(&moto).await;
+    // The organization as the rules name it, with or without the `org:` the table shows.
+    let bare = grants(&moto, &["--principal", "o-a1b2c3d4e5"]);
+    assert!(!bare.is_empty());
+    assert!(
+        bare.iter().all(|g| g["principal"] == "org:o-a1b2c3d4e5"),
+        "{bare:#?}"
+    );
+    assert_eq!(bare, grants(&moto, &["--principal", "org:o-a1b2c3d4e5"]));
+}

@@ -51,7 +51,8 @@ async fn detailed_exitcode_is_two_for_planned_changes_zero_for_none_one_for_erro
     ];
     let out = run(Some(&moto), &broken, None);
     assert_eq!(code(&out), Some(1), "{}", stderr(&out));
-    let out = run(Some(&moto), &broken[..4], None);
+    let without_flag = [&broken[..3], &broken[4..]].concat();
+    let out = run(Some(&moto), &without_flag, None);
     assert_eq!(code(&out), Some(2), "usage error without the flag");
 }
 
@@ -126,7 +127,8 @@ async fn region_and_profile_options_reach_the_sdk() {
         .unwrap();
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("(added)"));
-    // A profile that does not exist is named in the error.
+    // A profile the shared files do not have is named in the error, as a profile that does not
+    // exist, not as a missing region or credentials.
     let out = Command::new(bin())
         .args(["plan", "--config", "events/config.json", "team-a/api"])
         .args(["--region", REGION, "--profile", "no-such-profile"])
@@ -138,7 +140,16 @@ async fn region_and_profile_options_reach_the_sdk() {
         .envs(env.into_iter().filter(|(k, _)| !k.contains("KEY")))
         .output()
         .unwrap();
-    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(
+            "the AWS profile \"no-such-profile\" (--profile) does not exist in /nonexistent"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("region"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
 }
 
 #[test]

@@ -2,15 +2,17 @@
 //! registry policy and (for repositories not created yet) the creation templates, and which rule
 //! explains each grant.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 use futures_util::stream::{self, StreamExt};
 use wildmatch::WildMatch;
 
-use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
+use crate::cli::common::{connect, load_config, stdout, AwsOptions, CliError, Ran};
 use ecr_policy_remediator::EcrError;
 use ecr_policy_remediator::Remediator;
+use ecr_policy_remediator::{check_org_path, is_account_id, is_org_id};
 use ecr_policy_remediator::{desired_by_rule, grants, Document, Grant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,6 +40,8 @@ pub(crate) async fn access(
     o: AccessOptions,
     aws: &AwsOptions,
 ) -> Result<Ran, CliError> {
+    let mut o = o;
+    o.principal = o.principal.as_deref().map(principal).transpose()?;
     let config = load_config(config)?;
     for name in &o.repositories {
         ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
@@ -56,8 +60,33 @@ pub(crate) async fn access(
             .map_err(|e| aws_error("the creation templates", e))?,
     );
     found.retain(|g| concerns(g, &o));
-    print(&found, o.output);
+    let mut out = stdout();
+    print(&mut out, &found, o.output)?;
+    out.flush()?;
     Ok(Ran::default())
+}
+
+/// `--principal` as the grants name it (`org:o-...`, `org-path:o-.../`), or the sentence that
+/// says what a principal is.
+fn principal(p: &str) -> Result<String, CliError> {
+    let arn = p.starts_with("arn:") && p.split(':').count() >= 6;
+    let path = |path: &str| check_org_path(path).is_ok();
+    let named = match p.split_once(':') {
+        Some(("org", id)) if is_org_id(id) => Some(p.to_string()),
+        Some(("org-path", rest)) if path(rest) => Some(p.to_string()),
+        Some(("service", name)) if !name.is_empty() => Some(p.to_string()),
+        _ if p == "*" || arn || is_account_id(p) => Some(p.into()),
+        _ if is_org_id(p) => Some(format!("org:{p}")),
+        _ if path(p) => Some(format!("org-path:{p}")),
+        _ => None,
+    };
+    named.ok_or_else(|| {
+        CliError::Usage(format!(
+            "{p:?} is not a principal: give an account ID (222222222222), an ARN \
+             (arn:aws:iam::222222222222:role/NAME), an organization ID (o-a1b2c3d4e5) or an \
+             organization path (o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*)"
+        ))
+    })
 }
 
 /// Whether a grant is one the question is about: the repositories asked for (a registry
@@ -154,59 +183,64 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
     Ok(out)
 }
 
-fn print(found: &[Grant], format: AccessFormat) {
-    let row = |g: &Grant| {
-        [
-            g.repository.clone(),
-            g.source.clone(),
-            g.principal.clone(),
-            g.access.clone(),
-            g.rule.clone().unwrap_or_else(|| "(no rule)".into()),
-            g.sid.clone().unwrap_or_default(),
-        ]
-    };
-    const HEADER: [&str; 6] = ["repository", "source", "principal", "access", "rule", "sid"];
+const HEADER: [&str; 6] = ["repository", "source", "principal", "access", "rule", "sid"];
+
+fn row(g: &Grant) -> [String; 6] {
+    [
+        g.repository.clone(),
+        g.source.clone(),
+        g.principal.clone(),
+        g.access.clone(),
+        g.rule.clone().unwrap_or_else(|| "(no rule)".into()),
+        g.sid.clone().unwrap_or_default(),
+    ]
+}
+
+fn print(out: &mut impl Write, found: &[Grant], format: AccessFormat) -> std::io::Result<()> {
     match format {
         AccessFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(found).unwrap_or_default()
-            )
+            let text = serde_json::to_string_pretty(found).unwrap_or_default();
+            writeln!(out, "{text}")
         }
         AccessFormat::Csv => {
-            println!("{}", HEADER.join(","));
+            writeln!(out, "{}", HEADER.join(","))?;
             for g in found {
                 let fields: Vec<String> = row(g).iter().map(|f| csv_field(f)).collect();
-                println!("{}", fields.join(","));
+                writeln!(out, "{}", fields.join(","))?;
             }
+            Ok(())
         }
-        AccessFormat::Table => {
-            let rows: Vec<[String; 6]> = found.iter().map(row).collect();
-            let mut widths = HEADER.map(str::len);
-            for r in &rows {
-                for (w, f) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(f.len());
-                }
-            }
-            let line = |fields: [&str; 6]| {
-                let cells: Vec<String> = fields
-                    .iter()
-                    .zip(widths)
-                    .map(|(f, w)| format!("{f:<w$}"))
-                    .collect();
-                println!("{}", cells.join("  ").trim_end());
-            };
-            line(HEADER.map(|h| h));
-            for r in &rows {
-                line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(String::as_str));
-            }
-            let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
-            println!(
-                "{} grant(s); {unexplained} explained by no rule",
-                found.len()
-            );
+        AccessFormat::Table => print_table(out, found),
+    }
+}
+
+/// Aligned columns, and a count of the grants no rule explains.
+fn print_table(out: &mut impl Write, found: &[Grant]) -> std::io::Result<()> {
+    let rows: Vec<[String; 6]> = found.iter().map(row).collect();
+    let mut widths = HEADER.map(str::len);
+    for r in &rows {
+        for (w, f) in widths.iter_mut().zip(r) {
+            *w = (*w).max(f.len());
         }
     }
+    let mut line = |fields: [&str; 6]| {
+        let cells: Vec<String> = fields
+            .iter()
+            .zip(widths)
+            .map(|(f, w)| format!("{f:<w$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())
+    };
+    line(HEADER)?;
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(String::as_str))?;
+    }
+    let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
+    writeln!(
+        out,
+        "{} grant(s); {unexplained} explained by no rule",
+        found.len()
+    )
 }
 
 fn csv_field(f: &str) -> String {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ecr_policy_remediator::named_statements;
+use ecr_policy_remediator::{named_statements, Change};
 use serde_json::Value;
 
 fn pretty(v: &Value) -> String {
@@ -59,6 +59,34 @@ pub(super) fn statement_diff(before: Option<&str>, after: Option<&str>) -> Strin
     out
 }
 
+/// The Sids added, removed and changed between two policy texts (`None`: no policy): a
+/// document's change in one line, for `reconcile --summary`.
+pub(super) fn sid_change(before: Option<&str>, after: Option<&str>) -> Change {
+    let parse = |t: Option<&str>| {
+        t.and_then(named_statements)
+            .map(|(_, statements)| statements)
+            .unwrap_or_default()
+    };
+    let (old, new) = (parse(before), parse(after));
+    let find = |list: &[(String, Value)], name: &str| {
+        list.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone())
+    };
+    let mut change = Change::default();
+    for (name, statement) in &new {
+        match find(&old, name) {
+            None => change.added.push(name.clone()),
+            Some(previous) if previous != *statement => change.changed.push(name.clone()),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &old {
+        if find(&new, name).is_none() {
+            change.removed.push(name.clone());
+        }
+    }
+    change
+}
+
 fn line_diff(before: &str, after: &str) -> String {
     let (before, after) = (format!("{before}\n"), format!("{after}\n"));
     let diff = similar::TextDiff::from_lines(&before, &after);
@@ -110,6 +138,22 @@ mod tests {
         assert_eq!(d.matches("(added)").count(), 3, "{d}");
         let d = statement_diff(Some(BEFORE), None);
         assert_eq!(d.matches("(removed)").count(), 3, "{d}");
+    }
+
+    #[test]
+    fn a_change_in_one_line_names_the_sids_that_came_went_and_changed() {
+        let c = sid_change(Some(BEFORE), Some(AFTER));
+        assert_eq!(
+            (c.added, c.removed, c.changed),
+            (
+                vec!["New".into()],
+                vec!["Gone".into()],
+                vec!["Narrow".into()]
+            )
+        );
+        let c = sid_change(Some(BEFORE), None);
+        assert_eq!(c.removed, ["Keep", "Narrow", "Gone"]);
+        assert!(c.added.is_empty() && c.changed.is_empty());
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! The command line: the Lambda's own code path, runnable from a workstation or a CI job.
 
 pub(crate) mod access;
-pub(crate) mod commands;
+mod check_config;
+pub(crate) mod common;
 mod diff;
 pub(crate) mod doctor;
+mod handle;
+mod plan;
+mod profile;
 pub(crate) mod reconcile;
 
 use std::io::IsTerminal;
@@ -14,9 +18,12 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::access::{access, AccessFormat, AccessOptions};
-use crate::cli::commands::{check_config, handle, plan, CliError, FAILED, USAGE_ERROR};
-pub(crate) use crate::cli::commands::{AwsOptions, OutputFormat};
+use crate::cli::check_config::check_config;
+pub(crate) use crate::cli::common::{AwsOptions, OutputFormat};
+use crate::cli::common::{CliError, Ran, FAILED, USAGE_ERROR};
 use crate::cli::doctor::{doctor, DoctorFormat};
+use crate::cli::handle::handle;
+use crate::cli::plan::plan;
 use crate::cli::reconcile::{reconcile, ReconcileOptions};
 
 #[derive(Debug, Parser)]
@@ -76,8 +83,9 @@ pub(crate) enum Command {
         /// Also show the registry policy and the creation templates the rules imply.
         #[arg(long)]
         registry: bool,
-        /// Repository names.
-        #[arg(required_unless_present = "registry", value_name = "REPOSITORY")]
+        /// Repository names: at least one, unless --registry (`reconcile --dry-run` plans every
+        /// repository).
+        #[arg(value_name = "REPOSITORY")]
         repositories: Vec<String>,
         #[command(flatten)]
         exit_codes: ExitCodes,
@@ -85,7 +93,7 @@ pub(crate) enum Command {
     /// Sweep the whole registry now, as the scheduled sweep does but without its deadline: every
     /// repository is made right, grants no rule gives any more are taken back.
     #[command(
-        after_help = "Examples:\n  ecr-policy-remediator reconcile --config rules.json --dry-run --summary --detailed-exitcode\n  ecr-policy-remediator reconcile --config rules.json --rate 5"
+        after_help = "Examples:\n  ecr-policy-remediator reconcile --config rules.json --dry-run --summary --detailed-exitcode\n  ecr-policy-remediator reconcile --config rules.json --rate 5\n  ecr-policy-remediator reconcile --config rules.json --revoke-all --dry-run"
     )]
     Reconcile {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
@@ -94,6 +102,11 @@ pub(crate) enum Command {
         /// Decide and report, write nothing; prints the diff of every policy it would change.
         #[arg(long)]
         dry_run: bool,
+        /// Uninstall: take back every statement this deployment owns (the rules file's
+        /// `deployment` says which), in every repository policy, the registry policy and the
+        /// creation templates it owns, whatever its rules say; statements it does not own stay.
+        #[arg(long)]
+        revoke_all: bool,
         /// Repositories worked on at once (default: the config's sweep.concurrency, else 4).
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
@@ -119,7 +132,8 @@ pub(crate) enum Command {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// Only grants to this principal: an IAM ARN, an account ID, or org:o-... .
+        /// Only grants to this principal: an account ID, an ARN, an organization ID (o-...) or
+        /// path (o-.../r-.../ou-.../*), or * for grants to anyone.
         #[arg(long, value_name = "PRINCIPAL")]
         principal: Option<String>,
         /// How to print the grants.
@@ -147,11 +161,15 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
         output: DoctorFormat,
     },
-    /// Validate a rules file and print every rule with the statements it generates.
-    #[command(after_help = "Example:\n  ecr-policy-remediator check-config rules.json")]
+    /// Validate a rules file and print every rule with the statements it generates; reaches no
+    /// AWS.
+    #[command(after_help = "Example:\n  ecr-policy-remediator check-config --config rules.json")]
     CheckConfig {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
-        #[arg(value_name = "FILE")]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The rules file, as --config gives it (the form of earlier versions).
+        #[arg(value_name = "FILE", conflicts_with = "config")]
         file: Option<PathBuf>,
     },
 }
@@ -186,7 +204,23 @@ impl Command {
 /// changes planned and every error is 1.
 pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
     let detailed = command.exit_codes().detailed_exitcode;
-    let result = match command {
+    let (message, code) = match dispatch(command, aws).await {
+        Ok(ran) => return ExitCode::from(ran.code(detailed)),
+        // Whoever read the output closed it (`| head -1`): stop quietly and exit 0, as ripgrep
+        // does. A C tool would die of SIGPIPE (status 141 in a shell); Rust ignores the signal,
+        // so the write fails with BrokenPipe instead, and a reader that stops early is no error
+        // of ours: nothing to report, and `set -o pipefail` scripts keep working.
+        Err(CliError::Closed) => return ExitCode::SUCCESS,
+        Err(CliError::Usage(m)) if !detailed => (m, USAGE_ERROR),
+        Err(CliError::Usage(m) | CliError::Aws(m) | CliError::Output(m)) => (m, FAILED),
+    };
+    eprintln!("ecr-policy-remediator: {message}");
+    ExitCode::from(code)
+}
+
+/// The subcommand's own function, with what it was asked.
+async fn dispatch(command: Command, aws: &AwsOptions) -> Result<Ran, CliError> {
+    match command {
         Command::Handle {
             config,
             dry_run,
@@ -199,7 +233,7 @@ pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
             repositories,
             ..
         } => plan(config, registry, &repositories, aws).await,
-        Command::CheckConfig { file } => check_config(file),
+        Command::CheckConfig { config, file } => check_config(config.or(file)),
         Command::Doctor {
             config,
             function,
@@ -221,6 +255,7 @@ pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
         Command::Reconcile {
             config,
             dry_run,
+            revoke_all,
             concurrency,
             rate,
             output,
@@ -229,23 +264,13 @@ pub(crate) async fn run(command: Command, aws: &AwsOptions) -> ExitCode {
         } => {
             let options = ReconcileOptions {
                 dry_run,
+                revoke_all,
                 concurrency,
                 rate,
                 output,
                 summary,
             };
             reconcile(config, options, aws).await
-        }
-    };
-    match result {
-        Ok(ran) => ExitCode::from(ran.code(detailed)),
-        Err(e) => {
-            let (message, code) = match e {
-                CliError::Usage(m) if !detailed => (m, USAGE_ERROR),
-                CliError::Usage(m) | CliError::Aws(m) => (m, FAILED),
-            };
-            eprintln!("ecr-policy-remediator: {message}");
-            ExitCode::from(code)
         }
     }
 }

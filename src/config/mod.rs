@@ -128,6 +128,19 @@ impl Config {
         desired_statements(self.matching(repository), &self.ownership)
     }
 
+    /// The same deployment with no rules: what uninstalling converges to. Its ownership stays,
+    /// so every statement it owns is taken back, every template it owns deleted, and nothing
+    /// else touched: its trust boundary goes too, or `revoke` would take the foreign grants the
+    /// rules' principals no longer vouch for. A rules file can never say this (it must have a
+    /// rule); only code asks.
+    pub fn without_rules(&self) -> Config {
+        Config {
+            rules: Vec::new(),
+            trust: None,
+            ..self.clone()
+        }
+    }
+
     /// The rules whose patterns match `repository`, in configuration order.
     pub fn matching<'a>(&'a self, repository: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         self.rules.iter().filter(move |r| r.matches(repository))

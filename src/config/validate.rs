@@ -1,7 +1,7 @@
 //! The checks behind the configuration's validation: names, patterns, principals, actions. Each
 //! returns the sentence a user reads; the configuration adds the field's path.
 
-use crate::names::is_account_id;
+use crate::names::Arn;
 
 /// Longest rule name, so that a `Sid` stays readable in the console.
 pub(crate) const MAX_RULE_NAME: usize = 64;
@@ -70,7 +70,8 @@ pub(crate) fn check_action(action: &str) -> Result<&'static str, String> {
     let why = if !action.to_ascii_lowercase().starts_with("ecr:") {
         "it is not an ECR action".to_string()
     } else if action.contains(['*', '?']) {
-        "a wildcard also grants actions that administer the repository, such as          ecr:SetRepositoryPolicy and ecr:DeleteRepository"
+        "a wildcard also grants actions that administer the repository, such as \
+         ecr:SetRepositoryPolicy and ecr:DeleteRepository"
             .to_string()
     } else if let Some(a) = known(ADMIN_ACTIONS) {
         format!("{a} administers the repository instead of reading or writing its images")
@@ -194,7 +195,8 @@ pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn is_org_id(s: &str) -> bool {
+/// An AWS Organizations ID: `o-` and 10 to 32 lowercase letters or digits.
+pub fn is_org_id(s: &str) -> bool {
     s.strip_prefix("o-").is_some_and(|rest| {
         (10..=32).contains(&rest.len())
             && rest
@@ -214,20 +216,16 @@ fn is_lower_alnum(s: &str) -> bool {
 pub(crate) fn check_iam_arn(arn: &str) -> Result<(), String> {
     let hint =
         "use an IAM role or user ARN such as \"arn:aws:iam::123456789012:role/eks-node-role\"";
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[1]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-')
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && is_account_id(parts[4]);
-    if !ok {
+    let parsed = Arn::principal(arn).filter(|a| {
+        a.service == "iam"
+            && a.partition
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+    });
+    let Some(parsed) = parsed else {
         return Err(format!("{arn:?} is not an IAM ARN: {hint}"));
-    }
-    let resource = parts[5];
+    };
+    let resource = parsed.resource;
     let name = match resource
         .strip_prefix("role/")
         .or_else(|| resource.strip_prefix("user/"))
@@ -249,7 +247,7 @@ pub(crate) fn check_iam_arn(arn: &str) -> Result<(), String> {
 }
 
 /// `o-ORG/r-ROOT/ou-.../` or the same ending in `/*`, as `aws:PrincipalOrgPaths` takes them.
-pub(crate) fn check_org_path(path: &str) -> Result<(), String> {
+pub fn check_org_path(path: &str) -> Result<(), String> {
     let hint = "use e.g. \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*\" or \"o-a1b2c3d4e5/*\"";
     let segments: Vec<&str> = path.split('/').collect();
     let (first, rest) = segments.split_first().ok_or_else(|| hint.to_string())?;

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::event::envelope::{Detail, Envelope};
 use crate::names::caller::Caller;
-use crate::names::is_account_id;
 use crate::names::{check_repository_name, parse_repository_arn, repository_arn_in_message, shown};
+use crate::names::{is_account_id, Arn};
 
 /// The repository an event concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +237,7 @@ pub(crate) fn check_region(region: &str) -> Result<(), String> {
 
 /// The account field of an IAM or STS ARN.
 fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+    Arn::parse(arn).map(|a| a.account).filter(|a| !a.is_empty())
 }
 
 /// The IAM role (the session's issuer) or user that made a call.

@@ -1,9 +1,13 @@
 //! Repository names and the ARNs that carry them, as ECR spells them.
 
+pub(crate) mod arn;
+
+pub use arn::Arn;
+
 pub(crate) mod caller;
 
 /// A 12-digit AWS account ID.
-pub(crate) fn is_account_id(s: &str) -> bool {
+pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -22,19 +26,8 @@ pub(crate) fn shown(s: &str) -> String {
 
 /// `arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME` -> (region, account, name).
 pub(crate) fn parse_repository_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_, _partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if arn_ != "arn" || service != "ecr" {
-        return None;
-    }
-    Some((region, account, resource.strip_prefix("repository/")?))
+    let a = Arn::parse(arn).filter(|a| a.service == "ecr")?;
+    Some((a.region, a.account, a.resource.strip_prefix("repository/")?))
 }
 
 /// The repository ARN inside an access-denied message (`... on resource: ARN because ...`); the

@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::names::is_account_id;
+use crate::names::{is_account_id, Arn};
 use crate::policy::ownership::{Kind, Ownership};
 use crate::policy::{split, PolicyError};
 pub use revoke::{revoke, Before, Revocation};
@@ -69,15 +69,7 @@ impl Trusted {
 
 /// The account of `arn:PARTITION:iam::ACCOUNT:...` or `arn:PARTITION:sts::ACCOUNT:...`.
 fn principal_account(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && matches!(parts[2], "iam" | "sts")
-        && parts[3].is_empty()
-        && is_account_id(parts[4])
-        && !parts[5].is_empty();
-    ok.then(|| parts[4])
+    Arn::principal(arn).map(|a| a.account)
 }
 
 /// What is wrong with a principal, or with a statement that cannot be judged.

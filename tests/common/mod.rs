@@ -332,7 +332,7 @@ pub(crate) fn near_limit_policy() -> String {
 
 /// The binary as a user runs it, with no rules or Lambda settings from the environment and a
 /// profile that does not exist, so that only what a test gives it counts.
-pub(crate) fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn command(moto: Option<&Moto>, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .current_dir(manifest_dir())
@@ -340,25 +340,31 @@ pub(crate) fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Ou
         .env_remove("REMEDIATOR_CONFIG_FILE")
         .env_remove("REMEDIATOR_DRY_RUN")
         .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env("AWS_PROFILE", "none-such-profile-for-tests")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("AWS_PROFILE", "none-such-profile-for-tests");
     if let Some(moto) = moto {
         cmd.envs(moto.env());
     }
+    cmd
+}
+
+/// [`command`], run to its end with `stdin` as its standard input.
+pub(crate) fn run(moto: Option<&Moto>, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = command(moto, args);
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("the binary runs");
     if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
+        // A command that stops before it reads (a usage error) may close its end first: that is
+        // its answer to check, not the test's failure.
+        let written = child.stdin.take().unwrap().write_all(text.as_bytes());
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
     }
     child.wait_with_output().unwrap()
 }

@@ -1,62 +1,14 @@
 //! Whether a deployment can work: the checks `doctor` runs over what it read of the registry
 //! account (the trail, the EventBridge rules, the function, the registry's documents), each with
-//! the fix for a miss. Pure: `deployment` reads the facts.
+//! the fix for a miss. Pure: `doctor/mod.rs` reads the facts (`facts.rs`), these only decide.
 
 use serde::Serialize;
 
-use ecr_policy_remediator::covers;
 use ecr_policy_remediator::Config;
+use ecr_policy_remediator::{covers, Arn};
 use ecr_policy_remediator::{DocumentReport, Status};
 
-/// One trail, as CloudTrail describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Trail {
-    pub name: String,
-    pub home_region: String,
-    pub multi_region: bool,
-    pub logging: bool,
-    /// Its selectors record management events, reads and writes both.
-    pub management_reads_and_writes: bool,
-}
-
-/// One EventBridge rule on the default bus, with its targets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct BusRule {
-    pub name: String,
-    pub state: String,
-    pub pattern: Option<String>,
-    pub schedule: Option<String>,
-    /// `(target ARN, dead-letter queue ARN)`.
-    pub targets: Vec<(String, Option<String>)>,
-}
-
-/// Where the function's rules come from, as its environment says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FunctionConfig {
-    /// `REMEDIATOR_CONFIG`, and whether it is valid (the error otherwise).
-    Inline(Result<(), String>),
-    /// `REMEDIATOR_CONFIG_FILE`: a file in the package, which only `check-config` can read.
-    File(String),
-    Missing,
-}
-
-/// What `doctor` read of the registry account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Facts {
-    pub region: String,
-    pub registry_id: String,
-    pub trails: Vec<Trail>,
-    /// The function's ARN and configuration; `None` when it does not exist.
-    pub function: Option<(String, FunctionConfig)>,
-    pub function_name: String,
-    pub rules: Vec<BusRule>,
-    /// The default bus's resource policy.
-    pub bus_policy: Option<String>,
-    pub scope: Result<String, String>,
-    pub pull_through_cache_prefixes: Result<Vec<String>, String>,
-    /// The registry policy and the templates, as a dry run plans them.
-    pub documents: Vec<DocumentReport>,
-}
+pub(crate) use crate::cli::doctor::facts::{BusRule, Facts, FunctionConfig, Trail};
 
 /// One line of the checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -173,7 +125,7 @@ fn function(f: &Facts) -> Check {
         Some((_, FunctionConfig::Inline(Err(e)))) => miss(
             "function",
             format!("{name}: its rules are invalid: {e}"),
-            "fix the rules; `ecr-policy-remediator check-config FILE` says the same before a deploy",
+            "fix the rules; `ecr-policy-remediator check-config --config FILE` says the same before a deploy",
         ),
         Some((_, FunctionConfig::File(path))) => ok(
             "function",
@@ -256,6 +208,11 @@ fn rule(trigger: &str, state: &str, found: &[&BusRule], function_arn: Option<&st
             "add the function as its target",
         );
     }
+    dead_letter_queue(name, r, function_arn)
+}
+
+/// A rule that targets the function: whether its target keeps what EventBridge cannot deliver.
+fn dead_letter_queue(name: String, r: &BusRule, function_arn: Option<&str>) -> Check {
     let dlq = r
         .targets
         .iter()
@@ -291,7 +248,7 @@ fn bus(f: &Facts, config: &Config) -> Check {
                 .principals
                 .roles
                 .iter()
-                .filter_map(|a| a.split(':').nth(4).map(String::from));
+                .filter_map(|a| Arn::parse(a).map(|a| a.account.to_string()));
             r.principals
                 .accounts
                 .iter()

@@ -3,14 +3,16 @@
 //! loads them.
 
 pub(crate) mod checks;
+mod facts;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::error::DisplayErrorContext;
 use clap::ValueEnum;
 
-use crate::cli::commands::{connect, load_config, AwsOptions, CliError, Ran};
+use crate::cli::common::{connect, load_config, stdout, AwsOptions, CliError, Ran};
 use crate::cli::doctor::checks::{checks, BusRule, Check, Facts, FunctionConfig, Trail};
 use ecr_policy_remediator::Config;
 
@@ -29,7 +31,7 @@ pub(crate) async fn doctor(
     output: DoctorFormat,
     aws: &AwsOptions,
 ) -> Result<Ran, CliError> {
-    let sdk = ecr_policy_remediator::sdk_config_for(aws.region.clone(), aws.profile.clone()).await;
+    let sdk = crate::cli::profile::sdk_config(aws).await?;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let (function, inline) = read_function(&lambda, &function_name).await?;
     // The rules: the file given, else the function's own.
@@ -63,7 +65,9 @@ pub(crate) async fn doctor(
         documents: remediator.converge_registry().await,
     };
     let found = checks(&facts, Some(&config));
-    print(&found, output);
+    let mut out = stdout();
+    print(&mut out, &found, output)?;
+    out.flush()?;
     Ok(Ran {
         failed: found.iter().any(|c| !c.ok),
         changes: false,
@@ -219,22 +223,22 @@ async fn read_bus_policy(sdk: &SdkConfig) -> Result<Option<String>, CliError> {
     Ok(bus.policy().map(str::to_string))
 }
 
-fn print(found: &[Check], output: DoctorFormat) {
+fn print(out: &mut impl Write, found: &[Check], output: DoctorFormat) -> std::io::Result<()> {
     let missing = found.iter().filter(|c| !c.ok).count();
     match output {
         DoctorFormat::Json => {
             let doc = serde_json::json!({ "checks": found, "missing": missing });
-            println!("{doc}");
+            writeln!(out, "{doc}")
         }
         DoctorFormat::Text => {
             for c in found {
                 let mark = if c.ok { "[ok]  " } else { "[MISS]" };
-                println!("{mark} {}: {}", c.check, c.detail);
+                writeln!(out, "{mark} {}: {}", c.check, c.detail)?;
                 if let Some(fix) = &c.fix {
-                    println!("       fix: {fix}");
+                    writeln!(out, "       fix: {fix}")?;
                 }
             }
-            println!("{} check(s), {missing} missing", found.len());
+            writeln!(out, "{} check(s), {missing} missing", found.len())
         }
     }
 }

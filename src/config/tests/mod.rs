@@ -158,6 +158,31 @@ fn a_deployment_name_namespaces_the_sids() {
 }
 
 #[test]
+fn without_rules_keeps_the_deployment_and_so_which_statements_are_its_own() {
+    let c = Config::from_json(&format!(
+        r#"{{"deployment":"blue","dryRun":true,"trust":{{"mode":"revoke"}},"rules":[{GOOD}]}}"#
+    ))
+    .unwrap();
+    assert!(c.trust.is_some());
+    let none = c.without_rules();
+    assert!(none.rules.is_empty());
+    assert!(none.trust.is_none(), "uninstalling judges no foreign grant");
+    assert_eq!(none.deployment.as_deref(), Some("blue"));
+    assert_eq!(none.ownership.prefix(), c.ownership.prefix());
+    assert!(none.dry_run);
+    assert!(none.desired("registry.k8s.io/pause").is_empty());
+    assert_eq!(
+        c.rules.len(),
+        1,
+        "the configuration it came from keeps its rules"
+    );
+    assert!(
+        Config::from_json(r#"{"rules":[]}"#).is_err(),
+        "a rules file still needs a rule"
+    );
+}
+
+#[test]
 fn accepts_patterns_that_can_match() {
     for good in [
         "*",

@@ -100,6 +100,23 @@ fn refuses_extra_actions_that_are_not_image_access_and_names_why() {
 }
 
 #[test]
+fn the_wildcard_refusal_is_one_sentence_with_single_spaces() {
+    let (_, msg) = error_of(
+        r#"{"name":"r","repositories":["*"],"principals":{"accounts":["222222222222"]},"actions":["ecr:*"]}"#,
+    );
+    assert_eq!(
+        msg,
+        format!(
+            "\"ecr:*\" cannot be granted: a wildcard also grants actions that administer the \
+             repository, such as ecr:SetRepositoryPolicy and ecr:DeleteRepository; use access \
+             \"pull\" or \"push\", and for more only image actions ({})",
+            crate::config::validate::EXTRA_IMAGE_ACTIONS.join(", ")
+        )
+    );
+    assert!(!msg.contains("  "), "{msg}");
+}
+
+#[test]
 fn refuses_a_rule_whose_statements_alone_exceed_the_policy_limit() {
     let roles: Vec<String> = (0..200)
         .map(|i| format!(r#""arn:aws:iam::222222222222:role/eks-node-role-number-{i:04}""#))

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::Trusted;
-use crate::names::is_account_id;
+use crate::names::{is_account_id, Arn};
 
 /// What a pinning key names.
 #[derive(Clone, Copy)]
@@ -104,10 +104,10 @@ fn path_vouched(trusted: &Trusted, value: &str) -> bool {
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:...` with a trusted account and no wildcard before it,
 /// so that every ARN it matches is that account's.
 fn arn_vouched(trusted: &Trusted, value: &str) -> bool {
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && !parts[..5].iter().any(|p| p.contains(['*', '?']))
-        && is_account_id(parts[4])
-        && trusted.accounts.contains(parts[4])
+    Arn::parse(value).is_some_and(|a| {
+        let head = [a.partition, a.service, a.region, a.account];
+        !head.iter().any(|p| p.contains(['*', '?']))
+            && is_account_id(a.account)
+            && trusted.accounts.contains(a.account)
+    })
 }
