@@ -141,3 +141,33 @@ async fn plan_and_a_dry_run_mark_each_revocation_in_the_diff_and_write_nothing()
     let (client, _) = moto.client();
     assert_eq!(policy(&client, "team-a/api").await.as_deref(), Some(POLICY));
 }
+
+#[test]
+fn check_config_prints_the_trusted_set_only_when_the_rules_have_one() {
+    let dir = std::env::temp_dir().join(format!("cli-trust-check-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let with = dir.join("with.json");
+    let text = format!(
+        r#"{{"rules":[{RULE}],"trust":{{"mode":"revoke","accounts":["555555555555"],"services":["lambda.amazonaws.com"]}}}}"#
+    );
+    std::fs::write(&with, text).unwrap();
+    let out = run(
+        None,
+        &["check-config", "--config", with.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.ends_with(
+            "\ntrust: mode revoke\n  accounts: the registry's own, 222222222222, 555555555555\n  \
+             roles and users: (none)\n  organizations: (none)\n  organization paths: (none)\n  \
+             services: lambda.amazonaws.com\n"
+        ),
+        "{printed}"
+    );
+    let without = dir.join("without.json");
+    std::fs::write(&without, format!(r#"{{"rules":[{RULE}]}}"#)).unwrap();
+    let out = run(None, &["check-config", without.to_str().unwrap()], None);
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("trust"));
+}
