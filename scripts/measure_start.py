@@ -63,9 +63,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.server.served:
-            # The next invocation: none comes; the function waits here until it is stopped.
-            self.server.answered.wait(30)
-            time.sleep(30)
+            # The next invocation: none comes; the function is stopped as soon as it has answered,
+            # so this call only needs to end.
+            self.server.answered.wait(5)
+            self.close_connection = True
             return
         self.server.served = True
         self.send_response(200)
