@@ -194,21 +194,7 @@ impl Remediator {
         let rules: Vec<&Rule> = self.config.matching(repository).collect();
         let current = self.ecr.get_policy(&self.registry_id, repository).await?;
         let desired = desired_statements(rules.iter().copied(), &self.config.ownership);
-        let place = Place::Repository(repository);
-        let screened = self.screen(place, current.as_deref(), Kind::Repository, true);
-        let (screened, decision) =
-            match screened {
-                Ok(s) => {
-                    let owner = &self.config.ownership;
-                    let decision = policy::plan(s.text(current.as_deref()), &desired, &[], owner)
-                        .map(|d| Decision {
-                            plan: s.plan(d.plan),
-                            ..d
-                        });
-                    (s, decision)
-                }
-                Err(e) => (Screened::default(), Err(e)),
-            };
+        let (screened, decision) = self.decide(repository, current.as_deref(), &desired);
         Ok(Inspection {
             rules: rules.iter().map(|r| r.name.clone()).collect(),
             current,
@@ -216,6 +202,27 @@ impl Remediator {
             untrusted: screened.untrusted,
             revocation: screened.revocation,
         })
+    }
+
+    /// The trust check of `current`, then the merge from what it leaves: one plan for both.
+    fn decide(
+        &self,
+        repository: &str,
+        current: Option<&str>,
+        desired: &[policy::Statement],
+    ) -> (Screened, Result<Decision, policy::PolicyError>) {
+        let place = Place::Repository(repository);
+        let screened = match self.screen(place, current, Kind::Repository, true) {
+            Ok(s) => s,
+            Err(e) => return (Screened::default(), Err(e)),
+        };
+        let owner = &self.config.ownership;
+        let decision = policy::plan(screened.text(current), desired, &[], owner);
+        let decision = decision.map(|d| Decision {
+            plan: screened.plan(d.plan),
+            ..d
+        });
+        (screened, decision)
     }
 
     /// Makes one existing repository's policy what the rules say: one read, and a write (or a
