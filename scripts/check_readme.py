@@ -196,11 +196,16 @@ def with_ports(body, ports):
     return body, used
 
 
+# Where `cargo build` leaves the binaries: cargo honours CARGO_TARGET_DIR, and so must the check
+# (as infra/tests/check_infra.py does), or a build dir of one's own leaves PATH without them.
+BINARIES = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug"
+
+
 def clean_env():
     """The environment of a reader's fresh shell: no AWS settings from whoever runs the check, and
     the binaries `make install` would have put on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-    env["PATH"] = f"{ROOT / 'target' / 'debug'}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{BINARIES}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 

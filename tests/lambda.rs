@@ -68,10 +68,14 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    env.push(format!(
-        "REMEDIATOR_CONFIG_FILE={}",
-        sample_config_path().display()
-    ));
+    // The sample rules with a trust boundary in report mode: a foreign grant is reported, in a
+    // WARN line and the UntrustedGrants metric, and nothing else changes.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample_config_path()).unwrap()).unwrap();
+    config["trust"] = serde_json::json!({"mode": "report"});
+    let config_path = std::env::temp_dir().join(format!("remediator-config-{port}.json"));
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    env.push(format!("REMEDIATOR_CONFIG_FILE={}", config_path.display()));
     let bin_dir = cargo_lambda().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -141,6 +145,25 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
             .is_some_and(|r| r.contains("UPSTREAM_UNAVAILABLE")),
         "{outcome}"
     );
+    // Someone adds a grant to an outside account: the policy-changed event reports it.
+    let current = common::policy(&client, "team-a/payments-api")
+        .await
+        .unwrap();
+    let outsider = r#"{"Sid":"Contractor","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"ecr:BatchGetImage"}"#;
+    let with_outsider = current.replacen(
+        r#""Statement":["#,
+        &format!(r#""Statement":[{outsider},"#),
+        1,
+    );
+    set_policy(&client, "team-a/payments-api", &with_outsider).await;
+    let out = invoke(port, "policy-changed-statement-removed.json");
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
+    assert_eq!(outcome["outcome"], "unchanged", "{outcome}");
+    assert_eq!(
+        outcome["untrusted"],
+        serde_json::json!([{"sid": "Contractor", "principal": "arn:aws:iam::999999999999:root", "kind": "untrusted"}]),
+        "{outcome}"
+    );
     let bad = r#"{"source":"aws.ecr","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ecr.amazonaws.com","eventName":"CreateRepository","requestParameters":{"repositoryName":"Not A Name"}}}"#;
     let out = invoke_with(port, &["--data-ascii", bad]);
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("the outcome is JSON");
@@ -156,7 +179,7 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
         })
         .filter(|l| l["message"] == "event handled")
         .collect();
-    assert_eq!(handled.len(), 5, "{logs}");
+    assert_eq!(handled.len(), 6, "{logs}");
     let sync_failed: Vec<Value> = logs
         .lines()
         .filter_map(|l| {
@@ -168,6 +191,23 @@ async fn cargo_lambda_watch_and_invoke_handle_events_and_leave_logs_and_metrics(
     assert_eq!(sync_failed.len(), 1, "{logs}");
     assert_eq!(
         sync_failed[0]["failure_code"], "UPSTREAM_UNAVAILABLE",
+        "{logs}"
+    );
+    let untrusted: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| {
+            l.find('{')
+                .and_then(|i| serde_json::from_str::<Value>(&l[i..]).ok())
+        })
+        .filter(|l| l["message"] == "untrusted grant")
+        .collect();
+    assert_eq!(untrusted.len(), 1, "one WARN line per document: {logs}");
+    assert_eq!(untrusted[0]["level"], "WARN");
+    assert_eq!(untrusted[0]["repository"], "team-a/payments-api");
+    assert!(
+        untrusted[0]["untrusted"]
+            .as_str()
+            .is_some_and(|u| u.contains("999999999999") && u.contains("Contractor")),
         "{logs}"
     );
     for line in &handled {
@@ -236,8 +276,8 @@ fn metric<'a>(docs: &'a [Value], name: &str, labels: &[(&str, &str)]) -> Vec<(&'
 }
 
 /// The metrics the binary wrote: each outcome by trigger, failures, the age of each event about
-/// a repository, the denied pull from a caller no rule names, and the failed pull-through-cache
-/// sync.
+/// a repository, the denied pull from a caller no rule names, the failed pull-through-cache
+/// sync, and the grant outside the trust boundary.
 fn check_metrics(logs: &str) {
     let docs = emf_documents(logs);
     let applied = metric(
@@ -268,10 +308,16 @@ fn check_metrics(logs: &str) {
     let sync = metric(&docs, "PullThroughCacheFailures", &[]);
     assert_eq!(sync.len(), 1, "{docs:?}");
     assert_eq!((sync[0].0.as_u64(), sync[0].1.as_str()), (Some(1), "Count"));
-    // Three events about a repository (the samples are from the past: their age is large);
+    let untrusted = metric(&docs, "UntrustedGrants", &[]);
+    assert_eq!(untrusted.len(), 1, "{docs:?}");
+    assert_eq!(
+        (untrusted[0].0.as_u64(), untrusted[0].1.as_str()),
+        (Some(1), "Count")
+    );
+    // Four events about a repository (the samples are from the past: their age is large);
     // the unreadable event has no time and so no age.
     let ages = metric(&docs, "EventAgeSeconds", &[]);
-    assert_eq!(ages.len(), 3, "{docs:?}");
+    assert_eq!(ages.len(), 4, "{docs:?}");
     for (age, unit) in ages {
         assert_eq!(unit, "Seconds");
         let values = age.as_array().expect("a histogram's values");

@@ -201,6 +201,9 @@ async fn one_sweep_makes_every_repository_right_and_takes_back_what_no_rule_give
             // Every repository was created a moment ago: its creation event may still be on
             // the way, so none of the repairs counts as a missed event.
             missed_events: 0,
+            // No `trust` in these rules: no foreign grant is judged.
+            untrusted_grants: 0,
+            untrusted_revoked: 0,
         }
     );
     let documents: Vec<_> = report

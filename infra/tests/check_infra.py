@@ -532,10 +532,30 @@ REFUSED = [
 ]
 
 
+# The `trust` object: the binary's refusals, and whether Terraform's validation can see them.
+GOOD_TRUST = {"mode": "revoke", "accounts": ["555555555555"], "organizations": ["o-a1b2c3d4e5"],
+              "organization_paths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"], "services": ["lambda.amazonaws.com"]}
+REFUSED_TRUST = [
+    ("trust.mode other than report or revoke", {"mode": "delete"}, True),
+    ("an ARN in trust.accounts", {"accounts": ["arn:aws:iam::555555555555:root"]}, True),
+    ("a wildcard in trust.accounts", {"accounts": ["*"]}, True),
+    ("an 11-digit trust account", {"accounts": ["55555555555"]}, True),
+    ("a wildcard organization in trust.organizations", {"organizations": ["o-*"]}, True),
+    ("a trust organization path with an inner wildcard", {"organization_paths": ["o-a1b2c3d4e5/*/ou-ab12-11111111/"]}, True),
+    ("a wildcard service in trust.services", {"services": ["*.amazonaws.com"]}, True),
+    ("a trust service that is not a service principal", {"services": ["lambda"]}, True),
+    # An object variable drops attributes its type does not name, so Terraform cannot see an
+    # unknown key; check-config refuses it, and so does the function's init.
+    ("an unknown key in trust", {"account": ["555555555555"]}, False),
+]
+
+
 def camel(rule):
     keys = {"create_on_denied_pull": "createOnDeniedPull", "creation_templates": "creationTemplates",
             "pull_through_cache": "pullThroughCache", "registry_grant": "registryGrant",
             "organization_paths": "organizationPaths"}
+    if isinstance(rule, list):
+        return [camel(r) for r in rule]
     out = {}
     for k, v in rule.items():
         out[keys.get(k, k)] = camel(v) if isinstance(v, dict) else v
@@ -550,8 +570,10 @@ def check_refusals(plugins, moto):
         root.mkdir()
         (root / "main.tf").write_text(
             'variable "rules_json" {\n  type = string\n}\n\n'
+            'variable "trust_json" {\n  type    = string\n  default = "null"\n}\n\n'
             'module "remediator" {\n  source       = "../modules/remediator"\n'
-            f'  package_path = "{fake_package(tmp)}"\n  rules        = jsondecode(var.rules_json)\n}}\n')
+            f'  package_path = "{fake_package(tmp)}"\n  rules        = jsondecode(var.rules_json)\n'
+            '  trust        = jsondecode(var.trust_json)\n}\n')
         (root / "override.tf").write_text(provider_override(moto.endpoint, [(None, REGISTRY)]))
         init = run(["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}"], cwd=root, env=tf_env())
         check("terraform init of the refusal root", init.returncode == 0)
@@ -585,6 +607,42 @@ def check_refusals(plugins, moto):
             want = "both refuse" if terraform_can else "check-config refuses; Terraform cannot tell"
             check(f"refused config, {want}: {what}", binary and refused == terraform_can,
                   (planned.stdout + planned.stderr)[-600:])
+        check_trust_refusals(root, tmp)
+
+
+def check_trust_refusals(root, tmp):
+    """A good trust object plans and reaches the function as `trust` with camelCase keys, which
+    check-config accepts; each bad one is refused by both, or by check-config alone where
+    Terraform cannot tell."""
+    good = terraform(root, "plan", {"rules_json": json.dumps([GOOD_RULE]), "trust_json": json.dumps(GOOD_TRUST)},
+                     "-out=trust.bin")
+    shown = run(["terraform", "show", "-json", "trust.bin"], cwd=root, env=tf_env()) if good.returncode == 0 else None
+    changes = json.loads(shown.stdout).get("resource_changes", []) if shown else []
+    function = next((c["change"]["after"] for c in changes if c["address"] == "module.remediator.aws_lambda_function.this[0]"), {})
+    config = json.loads(function.get("environment", [{}])[0].get("variables", {}).get("REMEDIATOR_CONFIG", "{}"))
+    check("trust plans and is encoded into REMEDIATOR_CONFIG with camelCase keys",
+          config.get("trust") == camel(GOOD_TRUST), config.get("trust") or good.stdout[-400:])
+    f = tmp / "trusted.json"
+    f.write_text(json.dumps(config))
+    accepted = subprocess.run([*CLI, "check-config", str(f)], cwd=ROOT, capture_output=True, text=True)
+    check("check-config accepts the rules the module encodes with trust", accepted.returncode == 0, accepted.stderr[-400:])
+    plain = terraform(root, "plan", {"rules_json": json.dumps([GOOD_RULE])}, "-out=plain.bin")
+    shown = run(["terraform", "show", "-json", "plain.bin"], cwd=root, env=tf_env()) if plain.returncode == 0 else None
+    changes = json.loads(shown.stdout).get("resource_changes", []) if shown else []
+    function = next((c["change"]["after"] for c in changes if c["address"] == "module.remediator.aws_lambda_function.this[0]"), {})
+    config = json.loads(function.get("environment", [{}])[0].get("variables", {}).get("REMEDIATOR_CONFIG", "{}"))
+    check("without trust the encoded rules have no trust key", bool(config) and "trust" not in config, config)
+    for what, trust, terraform_can in REFUSED_TRUST:
+        f = tmp / "rules.json"
+        f.write_text(json.dumps({"rules": [camel(GOOD_RULE)], "trust": camel(trust)}))
+        binary = subprocess.run([*CLI, "check-config", str(f)], cwd=ROOT, capture_output=True, text=True).returncode == 2
+        planned = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var",
+                                  f"rules_json={json.dumps([GOOD_RULE])}", "-var", f"trust_json={json.dumps(trust)}"],
+                                 cwd=root, env=tf_env(), capture_output=True, text=True)
+        refused = planned.returncode != 0 and "Invalid value for" in (planned.stdout + planned.stderr)
+        want = "both refuse" if terraform_can else "check-config refuses; Terraform cannot tell"
+        check(f"refused trust, {want}: {what}", binary and refused == terraform_can,
+              (planned.stdout + planned.stderr)[-600:])
 
 
 def module_root(tmp, plugins, moto, body):
@@ -642,6 +700,11 @@ def check_one_rules_file(plugins, moto):
         plan, error = planned_changes(both) if both else (None, "")
         check("rules and config_file together are refused at plan time",
               plan is None and "not both" in error, error[-400:])
+        with_trust = module_root(tmp, plugins, moto, f'  package_path = "{fake_package(tmp)}"\n  config_file = "{config}"\n'
+                                 '  trust = { mode = "revoke" }\n')
+        plan, error = planned_changes(with_trust) if with_trust else (None, "")
+        check("trust and config_file together are refused at plan time (the file's trust is the one read)",
+              plan is None and "cannot both be set" in error, error[-400:])
 
         off = module_root(tmp, plugins, moto, f'  create = false\n  config_file = "{config}"\n')
         plan, error = planned_changes(off) if off else (None, "init failed")

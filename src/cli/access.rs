@@ -1,6 +1,8 @@
 //! `ecr-policy-remediator access`: who can pull and push what, from the repository policies, the
 //! registry policy and (for repositories not created yet) the creation templates, and which rule
-//! explains each grant.
+//! explains each grant; with `--untrusted`, only the grants outside the trust boundary.
+
+mod untrusted;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +35,8 @@ pub(crate) struct AccessOptions {
     /// Only grants to this principal: an ARN, an account ID, or an `org:`/`org-path:` entry.
     pub principal: Option<String>,
     pub output: AccessFormat,
+    /// Only the grants outside the trust boundary (`untrusted.rs`).
+    pub untrusted: bool,
 }
 
 pub(crate) async fn access(
@@ -47,6 +51,9 @@ pub(crate) async fn access(
         ecr_policy_remediator::check_repository_name(name).map_err(CliError::Usage)?;
     }
     let remediator = connect(config, aws).await?;
+    if o.untrusted {
+        return untrusted::access_untrusted(&remediator, &o).await;
+    }
     let aws_error = |what: &str, e: EcrError| CliError::Aws(format!("cannot read {what}: {e}"));
     let mut found = repository_grants(&remediator, &o.repositories).await?;
     found.extend(
@@ -92,18 +99,42 @@ fn principal(p: &str) -> Result<String, CliError> {
 /// Whether a grant is one the question is about: the repositories asked for (a registry
 /// statement or template whose pattern covers one of them counts), the principal asked for.
 fn concerns(g: &Grant, o: &AccessOptions) -> bool {
+    asked(&g.repository, &g.principal, o)
+}
+
+/// Whether a grant of `principal` on `repository` (a name or a pattern) is one the question is
+/// about.
+fn asked(repository: &str, principal: &str, o: &AccessOptions) -> bool {
     let place = o.repositories.is_empty()
         || o.repositories
             .iter()
-            .any(|r| g.repository == *r || WildMatch::new(&g.repository).matches(r));
+            .any(|r| repository == r || WildMatch::new(repository).matches(r));
     let principal = o
         .principal
         .as_deref()
-        .is_none_or(|p| g.principal == p || g.principal.contains(&format!("::{p}:")));
+        .is_none_or(|p| principal == p || principal.contains(&format!("::{p}:")));
     place && principal
 }
 
 async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant>, CliError> {
+    let mut out = Vec::new();
+    for (name, text) in repository_policies(r, names).await? {
+        let wanted = desired_by_rule(r.config().matching(&name), r.config());
+        let at = Document {
+            source: "repository policy",
+            repository: &name,
+        };
+        out.extend(grants(&text, at, &wanted));
+    }
+    Ok(out)
+}
+
+/// The policies of the repositories named (default: every repository), by name; those without
+/// a policy, or gone meanwhile, are left out.
+async fn repository_policies(
+    r: &Remediator,
+    names: &[String],
+) -> Result<Vec<(String, String)>, CliError> {
     // Reads of a whole registry keep the sweep's pace.
     let paced = r.paced(r.config().sweep.requests_per_second);
     let r = &paced;
@@ -125,23 +156,26 @@ async fn repository_grants(r: &Remediator, names: &[String]) -> Result<Vec<Grant
         .await;
     let mut out = Vec::new();
     for (name, policy) in results.drain(..) {
-        let text = match policy {
-            Ok(Some(text)) => text,
+        match policy {
+            Ok(Some(text)) => out.push((name.clone(), text)),
             Ok(None) | Err(EcrError::RepositoryNotFound(_)) => continue,
             Err(e) => {
                 return Err(CliError::Aws(format!(
                     "cannot read the policy of {name}: {e}"
                 )))
             }
-        };
-        let wanted = desired_by_rule(r.config().matching(name), r.config());
-        let at = Document {
-            source: "repository policy",
-            repository: name,
-        };
-        out.extend(grants(&text, at, &wanted));
+        }
     }
     Ok(out)
+}
+
+/// The namespace a template's policy applies to, as a repository pattern.
+fn template_pattern(prefix: &str) -> String {
+    if prefix == "ROOT" {
+        "*".to_string()
+    } else {
+        format!("{prefix}/*")
+    }
 }
 
 async fn registry_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
@@ -165,11 +199,7 @@ async fn template_grants(r: &Remediator) -> Result<Vec<Grant>, EcrError> {
         let Some(text) = &t.repository_policy else {
             continue;
         };
-        let pattern = if t.prefix == "ROOT" {
-            "*".to_string()
-        } else {
-            format!("{}/*", t.prefix)
-        };
+        let pattern = template_pattern(&t.prefix);
         let rules = r.config().rules.iter().filter(|rule| {
             !rule.creation_templates.is_empty() && rule.repository_patterns().any(|p| p == pattern)
         });
@@ -197,50 +227,56 @@ fn row(g: &Grant) -> [String; 6] {
 }
 
 fn print(out: &mut impl Write, found: &[Grant], format: AccessFormat) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = found.iter().map(|g| row(g).to_vec()).collect();
     match format {
         AccessFormat::Json => {
             let text = serde_json::to_string_pretty(found).unwrap_or_default();
             writeln!(out, "{text}")
         }
-        AccessFormat::Csv => {
-            writeln!(out, "{}", HEADER.join(","))?;
-            for g in found {
-                let fields: Vec<String> = row(g).iter().map(|f| csv_field(f)).collect();
-                writeln!(out, "{}", fields.join(","))?;
-            }
-            Ok(())
+        AccessFormat::Csv => write_csv(out, &HEADER, &rows),
+        AccessFormat::Table => {
+            write_table(out, &HEADER, &rows)?;
+            let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
+            writeln!(
+                out,
+                "{} grant(s); {unexplained} explained by no rule",
+                found.len()
+            )
         }
-        AccessFormat::Table => print_table(out, found),
     }
 }
 
-/// Aligned columns, and a count of the grants no rule explains.
-fn print_table(out: &mut impl Write, found: &[Grant]) -> std::io::Result<()> {
-    let rows: Vec<[String; 6]> = found.iter().map(row).collect();
-    let mut widths = HEADER.map(str::len);
-    for r in &rows {
+/// A header line, then one line per row, each field quoted where CSV needs it.
+fn write_csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    writeln!(out, "{}", header.join(","))?;
+    for r in rows {
+        let fields: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", fields.join(","))?;
+    }
+    Ok(())
+}
+
+/// Aligned columns, two spaces apart, as wide as their widest entry.
+fn write_table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
         for (w, f) in widths.iter_mut().zip(r) {
             *w = (*w).max(f.len());
         }
     }
-    let mut line = |fields: [&str; 6]| {
+    let mut line = |fields: &[&str]| {
         let cells: Vec<String> = fields
             .iter()
-            .zip(widths)
+            .zip(&widths)
             .map(|(f, w)| format!("{f:<w$}"))
             .collect();
         writeln!(out, "{}", cells.join("  ").trim_end())
     };
-    line(HEADER)?;
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(String::as_str))?;
+    line(header)?;
+    for r in rows {
+        line(&r.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
-    let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
-    writeln!(
-        out,
-        "{} grant(s); {unexplained} explained by no rule",
-        found.len()
-    )
+    Ok(())
 }
 
 fn csv_field(f: &str) -> String {

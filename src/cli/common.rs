@@ -10,6 +10,7 @@ use ecr_policy_remediator::Remediator;
 use ecr_policy_remediator::REGISTRY_POLICY;
 use ecr_policy_remediator::{Config, ConfigError};
 use ecr_policy_remediator::{DocumentReport, Status};
+use ecr_policy_remediator::{Finding, Revocation};
 
 /// Exit codes: 0 all fine, 1 something failed (an event, a repository, or AWS itself), 2 a usage
 /// or configuration error only.
@@ -126,7 +127,8 @@ pub(crate) fn print_document(out: &mut impl Write, d: &DocumentReport) -> std::i
                 writeln!(out, "   {gone}")?;
             }
             if d.after.is_some() || d.before.is_some() {
-                print_diff(out, d.before.as_deref(), d.after.as_deref())?;
+                let revoked = revoked(d.revocation.as_ref());
+                print_diff(out, d.before.as_deref(), d.after.as_deref(), revoked)?;
             }
         }
         Status::Unchanged => writeln!(out, "   already right: nothing to write")?,
@@ -144,13 +146,20 @@ pub(crate) fn print_document(out: &mut impl Write, d: &DocumentReport) -> std::i
 }
 
 /// A policy's difference, statement by statement, each named by its `Sid`; `None` is no policy.
+/// Each principal the trust boundary takes out (`revoked`) is marked under its statement.
 pub(crate) fn print_diff(
     out: &mut impl Write,
     before: Option<&str>,
     after: Option<&str>,
+    revoked: &[Finding],
 ) -> std::io::Result<()> {
-    for line in crate::cli::diff::statement_diff(before, after).lines() {
+    for line in crate::cli::diff::statement_diff_revoking(before, after, revoked).lines() {
         writeln!(out, "   {line}")?;
     }
     Ok(())
+}
+
+/// The principals the trust boundary took (or would take) out of a document.
+pub(crate) fn revoked(revocation: Option<&Revocation>) -> &[Finding] {
+    revocation.map_or(&[], |r| r.revoked.as_slice())
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ecr_policy_remediator::{named_statements, Change};
+use ecr_policy_remediator::{named_statements, Change, Finding};
 use serde_json::Value;
 
 fn pretty(v: &Value) -> String {
@@ -17,10 +17,34 @@ fn lines(out: &mut String, mark: char, text: &str) {
     }
 }
 
+/// The marker of each principal the trust boundary took out of the statement `name`, under its
+/// heading: a person reviewing a dry run sees which removals are revocations, not the rules'.
+fn revocations(out: &mut String, name: &str, revoked: &[Finding]) {
+    for f in revoked.iter().filter(|f| f.sid == name) {
+        let _ = writeln!(
+            out,
+            "  (trust: revoked {}, {})",
+            f.principal,
+            f.kind.as_str()
+        );
+    }
+}
+
 /// The difference between two policy texts (`None`: no policy), statement by statement: each
 /// statement added, removed or changed is headed `+`, `-` or `~` with its `Sid`; a changed one
 /// shows the lines that changed. Text that is not a policy falls back to a line diff.
+#[cfg(test)]
 pub(super) fn statement_diff(before: Option<&str>, after: Option<&str>) -> String {
+    statement_diff_revoking(before, after, &[])
+}
+
+/// [`statement_diff`], each statement the trust boundary changed or removed marked with the
+/// principals it took out (`revoked`).
+pub(super) fn statement_diff_revoking(
+    before: Option<&str>,
+    after: Option<&str>,
+    revoked: &[Finding],
+) -> String {
     let parse = |t: Option<&str>| t.map_or(Some((None, Vec::new())), named_statements);
     let (Some((v0, old)), Some((v1, new))) = (parse(before), parse(after)) else {
         return line_diff(before.unwrap_or_default(), after.unwrap_or_default());
@@ -43,6 +67,7 @@ pub(super) fn statement_diff(before: Option<&str>, after: Option<&str>) -> Strin
             Some(previous) if previous == *statement => unchanged += 1,
             Some(previous) => {
                 let _ = writeln!(out, "~ statement {name} (changed)");
+                revocations(&mut out, name, revoked);
                 out.push_str(&line_diff(&pretty(&previous), &pretty(statement)));
             }
         }
@@ -50,6 +75,7 @@ pub(super) fn statement_diff(before: Option<&str>, after: Option<&str>) -> Strin
     for (name, statement) in &old {
         if find(&new, name).is_none() {
             let _ = writeln!(out, "- statement {name} (removed)");
+            revocations(&mut out, name, revoked);
             lines(&mut out, '-', &pretty(statement));
         }
     }
@@ -130,6 +156,32 @@ mod tests {
         );
         assert!(d.contains("1 other statement(s) unchanged"), "{d}");
         assert!(!d.contains("statement Keep"), "{d}");
+    }
+
+    #[test]
+    fn a_trust_revocation_is_marked_under_the_statement_it_changed_or_removed() {
+        use ecr_policy_remediator::FindingKind;
+        let finding = |sid: &str, principal: &str, kind| Finding {
+            sid: sid.into(),
+            principal: principal.into(),
+            kind,
+        };
+        let revoked = [
+            finding("Narrow", "b", FindingKind::Untrusted),
+            finding("Gone", "*", FindingKind::Public),
+        ];
+        let d = statement_diff_revoking(Some(BEFORE), Some(AFTER), &revoked);
+        assert!(
+            d.contains("~ statement Narrow (changed)\n  (trust: revoked b, untrusted)\n"),
+            "{d}"
+        );
+        assert!(
+            d.contains("- statement Gone (removed)\n  (trust: revoked *, public)\n"),
+            "{d}"
+        );
+        assert_eq!(d.matches("(trust:").count(), 2, "{d}");
+        let plain = statement_diff(Some(BEFORE), Some(AFTER));
+        assert!(!plain.contains("(trust:"), "{plain}");
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub(crate) enum Command {
     /// Who can pull and push what: every grant in the repository policies, the registry policy
     /// and the creation templates, with the rule that explains it (or none); writes nothing.
     #[command(
-        after_help = "Examples:\n  ecr-policy-remediator access --config rules.json\n  ecr-policy-remediator access --config rules.json --principal 222222222222 --output csv team-a/api"
+        after_help = "Examples:\n  ecr-policy-remediator access --config rules.json\n  ecr-policy-remediator access --config rules.json --principal 222222222222 --output csv team-a/api\n  ecr-policy-remediator access --config rules.json --untrusted"
     )]
     Access {
         /// Rules file (default: REMEDIATOR_CONFIG or REMEDIATOR_CONFIG_FILE).
@@ -139,6 +139,11 @@ pub(crate) enum Command {
         /// How to print the grants.
         #[arg(long, value_enum, default_value_t = AccessFormat::Table)]
         output: AccessFormat,
+        /// Only the grants outside the trust boundary (the rules' principals, the registry's own
+        /// account and the rules' `trust` object), each with its Sid and kind: untrusted, public,
+        /// service or unreadable.
+        #[arg(long)]
+        untrusted: bool,
         /// Only these repositories (default: all of them, the registry policy, the templates).
         #[arg(value_name = "REPOSITORY")]
         repositories: Vec<String>,
@@ -243,12 +248,14 @@ async fn dispatch(command: Command, aws: &AwsOptions) -> Result<Ran, CliError> {
             config,
             principal,
             output,
+            untrusted,
             repositories,
         } => {
             let options = AccessOptions {
                 repositories,
                 principal,
                 output,
+                untrusted,
             };
             access(config, options, aws).await
         }

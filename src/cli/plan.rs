@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::common::{
-    connect, load_config, print_diff, print_document, stdout, AwsOptions, CliError, Ran,
+    connect, load_config, print_diff, print_document, revoked, stdout, AwsOptions, CliError, Ran,
 };
 use ecr_policy_remediator::Plan;
 use ecr_policy_remediator::Remediator;
@@ -67,11 +67,21 @@ async fn plan_repository(
     } else {
         writeln!(out, "   rules: {}", report.rules.join(", "))?;
     }
+    // What the trust boundary reports and does not take out: services, unreadable statements,
+    // or everything in report mode. What it takes out is marked in the diff.
+    let revoked = revoked(report.revocation.as_ref());
+    for f in report.untrusted.iter().filter(|f| !revoked.contains(f)) {
+        let (sid, principal, kind) = (&f.sid, &f.principal, f.kind.as_str());
+        writeln!(
+            out,
+            "   untrusted grant (reported): {principal} in {sid}, {kind}"
+        )?;
+    }
     match report.decision.map(|d| d.plan) {
         Ok(Plan::Unchanged) => writeln!(out, "   the policy is already right: nothing to write"),
         Ok(Plan::Write { text, .. }) => {
             ran.changes = true;
-            print_diff(out, report.current.as_deref(), Some(&text))
+            print_diff(out, report.current.as_deref(), Some(&text), revoked)
         }
         Ok(Plan::Delete { .. }) => {
             ran.changes = true;
@@ -79,7 +89,7 @@ async fn plan_repository(
                 out,
                 "   the policy would be deleted: no statement would be left in it"
             )?;
-            print_diff(out, report.current.as_deref(), None)
+            print_diff(out, report.current.as_deref(), None, revoked)
         }
         Err(reason) => {
             ran.failed = true;

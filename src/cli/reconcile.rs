@@ -10,18 +10,24 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::cli::common::{
-    connect, load_config, print_diff, print_document, stdout, AwsOptions, CliError, OutputFormat,
-    Ran,
+    connect, load_config, print_diff, print_document, revoked, stdout, AwsOptions, CliError,
+    OutputFormat, Ran,
 };
-use ecr_policy_remediator::Change;
 use ecr_policy_remediator::Config;
 use ecr_policy_remediator::REGISTRY_POLICY;
+use ecr_policy_remediator::{Change, Finding};
 use ecr_policy_remediator::{DocumentReport, Status, SweepReport};
 use ecr_policy_remediator::{RepositoryResult, SweepObserver, SweepOptions};
 
-/// A change planned or made: the repository, its policy before, after (`None`: deleted), and
-/// the Sids that came, went and changed.
-type Planned = (String, Option<String>, Option<String>, Option<Change>);
+/// A change planned or made: the repository, its policy before, after (`None`: deleted), the
+/// Sids that came, went and changed, and the principals the trust boundary took out.
+type Planned = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Change>,
+    Vec<Finding>,
+);
 
 /// What `reconcile` was asked for, besides the rules.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +64,14 @@ impl SweepObserver for Progress {
         if matches!(r.status, Status::Planned | Status::Applied) {
             if let Ok(mut changes) = self.changes.lock() {
                 let (before, after) = (r.before.clone(), r.after.clone());
-                changes.push((r.repository.clone(), before, after, r.change.clone()));
+                let revoked = revoked(r.revocation.as_ref()).to_vec();
+                changes.push((
+                    r.repository.clone(),
+                    before,
+                    after,
+                    r.change.clone(),
+                    revoked,
+                ));
             }
         }
     }
@@ -169,10 +182,11 @@ fn print_text(
         print_document_change(out, d, one_line)?;
     }
     changes.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, before, after, change) in &changes {
+    for (name, before, after, change, revoked) in &changes {
         if one_line {
             let deleted = after.is_none().then_some("policy");
-            writeln!(out, "{name}: {}", sids(change.as_ref(), deleted))?;
+            let line = sids(change.as_ref(), deleted) + &trust_revoked(revoked);
+            writeln!(out, "{name}: {}", line.trim_start())?;
             continue;
         }
         writeln!(out, "== {name}")?;
@@ -182,7 +196,7 @@ fn print_text(
                 "   the policy would be deleted: no statement would be left in it"
             )?;
         }
-        print_diff(out, before.as_deref(), after.as_deref())?;
+        print_diff(out, before.as_deref(), after.as_deref(), revoked)?;
     }
     print_summary(out, report)
 }
@@ -213,7 +227,16 @@ fn print_document_change(
         "template"
     };
     let line = sids(Some(&change), deleted.then_some(what));
-    writeln!(out, "{}: {line}", d.document)
+    let line = line + &trust_revoked(revoked(d.revocation.as_ref()));
+    writeln!(out, "{}: {}", d.document, line.trim_start())
+}
+
+/// ` (trust: revoked N)` after a summary line, when the trust boundary took principals out.
+fn trust_revoked(revoked: &[Finding]) -> String {
+    match revoked.len() {
+        0 => String::new(),
+        n => format!(" (trust: revoked {n})"),
+    }
 }
 
 /// `+Sid -Sid ~Sid`, and whether the policy (or template) goes.
@@ -235,7 +258,7 @@ fn sids(change: Option<&Change>, deleted: Option<&str>) -> String {
 /// The counts, the failures, and each registry document's outcome, in columns as wide as their
 /// widest entry, two spaces apart, so that a long template name never runs into its outcome.
 fn print_summary(out: &mut impl Write, report: &SweepReport) -> std::io::Result<()> {
-    let counts = [
+    let mut counts = vec![
         ("repositories listed", report.listed),
         ("matching a rule", report.matching),
         ("checked", report.checked),
@@ -246,6 +269,11 @@ fn print_summary(out: &mut impl Write, report: &SweepReport) -> std::io::Result<
         ("skipped", report.skipped),
         ("failed", report.failed),
     ];
+    // Only with findings: without a trust boundary the table is what it always was.
+    if report.untrusted_grants > 0 {
+        counts.insert(7, ("untrusted grants", report.untrusted_grants));
+        counts.insert(8, ("untrusted revoked", report.untrusted_revoked));
+    }
     let mut rows: Vec<(String, String)> = counts
         .iter()
         .map(|(what, n)| (what.to_string(), n.to_string()))

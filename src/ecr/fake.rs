@@ -77,6 +77,21 @@ impl FakeEcr {
         self.state.lock().unwrap().registry_policy.clone()
     }
 
+    /// Stores a registry policy as someone else wrote it.
+    pub(crate) fn put_registry(&self, text: &str) {
+        self.state.lock().unwrap().registry_policy = Some(text.into());
+    }
+
+    /// Stores a creation template as someone else made it.
+    pub(crate) fn put_template(&self, template: CurrentTemplate) {
+        self.state.lock().unwrap().templates.push(template);
+    }
+
+    /// The stored creation templates.
+    pub(crate) fn templates(&self) -> Vec<CurrentTemplate> {
+        self.state.lock().unwrap().templates.clone()
+    }
+
     /// Records the call and answers its injected fault, if any.
     async fn call(&self, operation: &'static str, argument: &str) -> Result<(), EcrError> {
         let fault = {

@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::config::{desired_statements, Config, Rule};
 use crate::ecr::{EcrClient, EcrError, Paced, SdkEcr};
 use crate::engine::outcome::Status;
+use crate::engine::trust::{log_changed, revoked_reason, Place, Screened};
 use crate::event::Trigger;
-use crate::policy::{self, Change, Decision, Plan};
+use crate::policy::trust::{Finding, Revocation, Trusted};
+use crate::policy::{self, Change, Decision, Kind, Plan};
 
 /// The configuration, the ECR client and the registry the function acts on: built once per cold
 /// start, then shared by every invocation.
@@ -22,6 +24,9 @@ pub struct Remediator {
     pub(crate) region: String,
     /// The function's own IAM role: policy changes it made itself need no look.
     pub(crate) self_role: Option<String>,
+    /// The principals the rules and `trust` vouch for, computed once the registry is known;
+    /// `None` without `trust`, which leaves every foreign grant unjudged.
+    pub(crate) trusted: Option<Trusted>,
 }
 
 /// What `converge` did, with the policy before and after for those who show it.
@@ -40,10 +45,15 @@ pub struct Converged {
     pub change: Option<Change>,
     /// IAM did not know a principal that a rule names: worth retrying while the event is young.
     pub unknown_principal: bool,
+    /// The principals outside the trust boundary in the policy read.
+    pub untrusted: Vec<Finding>,
+    /// What `revoke` mode took out of it (or, in a dry run, would), carried by the same write.
+    pub revocation: Option<Revocation>,
 }
 
 impl Converged {
-    /// The status and reason to report: its own, and for a write, what it took back.
+    /// The status and reason to report: its own, and for a write, what it took back (the
+    /// statements no rule wants, and the grants outside the trust boundary).
     pub fn explained(&self) -> (Status, Option<String>) {
         let (status, reason) = (self.status, self.reason.clone());
         let removed = self.change.as_ref().map(|c| c.removed.join(", "));
@@ -54,6 +64,15 @@ impl Converged {
             )),
             (None, Some(sids), Some(_)) => Some(format!("took back {sids}, which no rule wants")),
             (reason, _, _) => reason,
+        };
+        let trust = match (&self.revocation, status) {
+            (Some(r), Status::Applied) => Some(revoked_reason(r, false)),
+            (Some(r), Status::Planned) => Some(revoked_reason(r, true)),
+            _ => None,
+        };
+        let reason = match (reason, trust) {
+            (Some(r), Some(t)) => Some(format!("{r}; {t}")),
+            (r, t) => r.or(t),
         };
         (status, reason)
     }
@@ -68,6 +87,8 @@ impl Converged {
             after: None,
             change: None,
             unknown_principal: false,
+            untrusted: Vec::new(),
+            revocation: None,
         }
     }
 
@@ -95,7 +116,12 @@ pub struct Inspection {
     pub rules: Vec<String>,
     /// `None` when the repository has no policy.
     pub current: Option<String>,
+    /// The merge's decision, with the trust revocation (if any) carried in its plan.
     pub decision: Result<Decision, policy::PolicyError>,
+    /// The principals outside the trust boundary in `current`.
+    pub untrusted: Vec<Finding>,
+    /// What `revoke` mode takes out of `current` before the merge.
+    pub revocation: Option<Revocation>,
 }
 
 impl Remediator {
@@ -128,12 +154,15 @@ impl Remediator {
         registry_id: String,
         region: String,
     ) -> Self {
+        // The registry's own account is trusted, and only known here: the set is made once.
+        let trusted = config.trust.as_ref().map(|_| config.trusted(&registry_id));
         Remediator {
             config,
             ecr,
             registry_id,
             region,
             self_role: None,
+            trusted,
         }
     }
 
@@ -159,17 +188,41 @@ impl Remediator {
         &self.region
     }
 
-    /// Reads a repository's policy and decides what the rules make of it. Writes nothing.
+    /// Reads a repository's policy and decides what the rules make of it, and what the trust
+    /// boundary takes out of it first. Writes nothing.
     pub async fn inspect(&self, repository: &str) -> Result<Inspection, EcrError> {
         let rules: Vec<&Rule> = self.config.matching(repository).collect();
         let current = self.ecr.get_policy(&self.registry_id, repository).await?;
         let desired = desired_statements(rules.iter().copied(), &self.config.ownership);
-        let decision = policy::plan(current.as_deref(), &desired, &[], &self.config.ownership);
+        let (screened, decision) = self.decide(repository, current.as_deref(), &desired);
         Ok(Inspection {
             rules: rules.iter().map(|r| r.name.clone()).collect(),
             current,
             decision,
+            untrusted: screened.untrusted,
+            revocation: screened.revocation,
         })
+    }
+
+    /// The trust check of `current`, then the merge from what it leaves: one plan for both.
+    fn decide(
+        &self,
+        repository: &str,
+        current: Option<&str>,
+        desired: &[policy::Statement],
+    ) -> (Screened, Result<Decision, policy::PolicyError>) {
+        let place = Place::Repository(repository);
+        let screened = match self.screen(place, current, Kind::Repository, true) {
+            Ok(s) => s,
+            Err(e) => return (Screened::default(), Err(e)),
+        };
+        let owner = &self.config.ownership;
+        let decision = policy::plan(screened.text(current), desired, &[], owner);
+        let decision = decision.map(|d| Decision {
+            plan: screened.plan(d.plan),
+            ..d
+        });
+        (screened, decision)
     }
 
     /// Makes one existing repository's policy what the rules say: one read, and a write (or a
@@ -190,6 +243,8 @@ impl Remediator {
         };
         let mut out = Converged::new(Status::Unchanged, inspection.rules);
         out.before = inspection.current;
+        out.untrusted = inspection.untrusted;
+        out.revocation = inspection.revocation;
         let decision = match inspection.decision {
             Ok(d) => d,
             Err(e) => {
@@ -243,7 +298,9 @@ impl Remediator {
         match written {
             Ok(()) => {
                 let change = out.change.clone().unwrap_or_default();
-                log_change(repository, &change, out.after.is_none(), cause);
+                let place = Place::Repository(repository);
+                let deleted = out.after.is_none();
+                log_changed(place, &change, deleted, out.revocation.as_ref(), cause);
                 out.status = Status::Applied;
                 Ok(out)
             }
@@ -271,19 +328,4 @@ impl Cause<'_> {
             caller: None,
         }
     }
-}
-
-/// The audit line of a change: which statements came, went and changed, by `Sid`, and what set
-/// it off.
-pub(crate) fn log_change(repository: &str, change: &Change, deleted: bool, cause: Cause<'_>) {
-    info!(
-        repository,
-        added = %change.added.join(","),
-        removed = %change.removed.join(","),
-        changed = %change.changed.join(","),
-        deleted,
-        trigger = cause.trigger.as_str(),
-        caller = cause.caller.unwrap_or_default(),
-        "repository policy changed"
-    );
 }

@@ -2,15 +2,16 @@
 //! policy, `Resource` and all) and the repository creation templates. One read of each per
 //! sweep, and a write only where something changes.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::desired::registry::{grant_sids, may_match_under, registry_statements};
-use crate::desired::templates::{self, TemplateAction};
+use crate::desired::registry::{grant_sids, may_match_under, registry_statements, DesiredRegistry};
+use crate::desired::templates::{self, CurrentTemplate, TemplateAction};
 use crate::ecr::EcrError;
 use crate::ecr::SCOPE_SETTING;
 use crate::engine::converge::{Cause, Remediator};
 use crate::engine::outcome::{DocumentReport, Status};
-use crate::policy::{self, Kind, Plan};
+use crate::engine::trust::{log_changed, revoked_reason, Place, Screened};
+use crate::policy::{self, Decision, Kind, Plan, PolicyError};
 
 /// The name the registry policy goes by in reports.
 pub const REGISTRY_POLICY: &str = "registry policy";
@@ -28,6 +29,18 @@ pub fn repository_arn(region: &str, registry_id: &str) -> String {
     format!("arn:{partition}:ecr:{region}:{registry_id}:repository")
 }
 
+/// Why a rule's registry grant waits for scope V2.
+fn scope_v1_note(grants: &[String]) -> String {
+    format!(
+        "the registry grant of {} is not written: the registry's policy scope (account setting \
+         {SCOPE_SETTING}) is V1, which accepts only ecr:ReplicateImage, \
+         ecr:BatchImportUpstreamImage and ecr:CreateRepository; set it to V2 with \
+         PutAccountSetting, and the next sweep writes it (the rules' repository policies are \
+         written as usual)",
+        grants.join(", ")
+    )
+}
+
 fn failed(document: &str, e: EcrError) -> DocumentReport {
     DocumentReport {
         retryable: e.is_retryable(),
@@ -36,20 +49,13 @@ fn failed(document: &str, e: EcrError) -> DocumentReport {
 }
 
 /// The audit line of every registry document a convergence changed: which statements came, went
-/// and changed, by `Sid`, and what set it off.
+/// and changed, by `Sid`, what the trust boundary took out, and what set it off.
 pub(crate) fn log_document_changes(documents: &[DocumentReport], cause: Cause<'_>) {
     for d in documents.iter().filter(|d| d.status == Status::Applied) {
         let change = crate::policy::diff::sid_changes(d.before.as_deref(), d.after.as_deref());
-        info!(
-            document = %d.document,
-            added = %change.added.join(","),
-            removed = %change.removed.join(","),
-            changed = %change.changed.join(","),
-            deleted = d.after.is_none(),
-            trigger = cause.trigger.as_str(),
-            caller = cause.caller.unwrap_or_default(),
-            "registry document changed"
-        );
+        let place = Place::Document(&d.document);
+        let revocation = d.revocation.as_ref();
+        log_changed(place, &change, d.after.is_none(), revocation, cause);
     }
 }
 
@@ -76,15 +82,7 @@ impl Remediator {
         };
         let base = repository_arn(&self.region, &self.registry_id);
         let want = registry_statements(&self.config, &base, scope_v2);
-        let keep = grant_sids(&self.config, &want.unwritable_grants);
-        let owner = &self.config.ownership;
-        let decision = match policy::plan_document(
-            current.as_deref(),
-            &want.statements,
-            &keep,
-            owner,
-            Kind::Registry,
-        ) {
+        let (screened, decision) = match self.decide_registry_policy(current.as_deref(), &want) {
             Ok(d) => d,
             Err(e) => {
                 return Ok(
@@ -92,40 +90,50 @@ impl Remediator {
                 )
             }
         };
-        if !decision.lookalikes.is_empty() {
-            warn!(statements = %decision.lookalikes.join(","),
-                "registry policy statements use this deployment's Sids but are not statements it writes: kept as they are");
-        }
         let mut report = DocumentReport::new(REGISTRY_POLICY, Status::Unchanged);
         report.before = current;
-        let after = match decision.plan {
+        let after = match screened.plan(decision.plan) {
             Plan::Unchanged => None,
             Plan::Write { text, .. } => Some(Some(text)),
             Plan::Delete { .. } => Some(None),
         };
+        (report.untrusted, report.revocation) = (screened.untrusted, screened.revocation);
         if let Some(after) = after {
             report.after = after;
             report.status = self.write_registry_policy(report.after.as_deref()).await?;
         }
         let mut notes = self.pull_through_cache_notes().await?;
+        if let Some(r) = &report.revocation {
+            notes.insert(0, revoked_reason(r, report.status == Status::Planned));
+        }
         if !want.unwritable_grants.is_empty() {
             report.status = Status::Failed;
-            notes.insert(
-                0,
-                format!(
-                "the registry grant of {} is not written: the registry's policy scope (account \
-                 setting {SCOPE_SETTING}) is V1, which accepts only ecr:ReplicateImage, \
-                 ecr:BatchImportUpstreamImage and ecr:CreateRepository; set it to V2 with \
-                 PutAccountSetting, and the next sweep writes it (the rules' repository policies \
-                 are written as usual)",
-                want.unwritable_grants.join(", ")
-            ),
-            );
+            notes.insert(0, scope_v1_note(&want.unwritable_grants));
         }
         if !notes.is_empty() {
             report.reason = Some(notes.join("; "));
         }
         Ok(report)
+    }
+
+    /// The registry policy as the rules want it, after the trust boundary took out what it
+    /// takes: one plan for both.
+    fn decide_registry_policy(
+        &self,
+        current: Option<&str>,
+        want: &DesiredRegistry,
+    ) -> Result<(Screened, Decision), PolicyError> {
+        let keep = grant_sids(&self.config, &want.unwritable_grants);
+        let owner = &self.config.ownership;
+        let place = Place::Document(REGISTRY_POLICY);
+        let screened = self.screen(place, current, Kind::Registry, true)?;
+        let text = screened.text(current);
+        let decision = policy::plan_document(text, &want.statements, &keep, owner, Kind::Registry)?;
+        if !decision.lookalikes.is_empty() {
+            warn!(statements = %decision.lookalikes.join(","),
+                "registry policy statements use this deployment's Sids but are not statements it writes: kept as they are");
+        }
+        Ok((screened, decision))
     }
 
     async fn write_registry_policy(&self, after: Option<&str>) -> Result<Status, EcrError> {
@@ -208,7 +216,41 @@ impl Remediator {
             }
             out.push(report);
         }
+        self.report_templates(&current, &mut out);
         Ok(out)
+    }
+
+    /// Grants outside the trust boundary in every template's policy, the function's or not:
+    /// reported only. A template's policy is never rewritten for trust: a foreign template is
+    /// never written at all, and an owned one holds the rules' statements (the merge keeps
+    /// anything else as found).
+    fn report_templates(&self, current: &[CurrentTemplate], out: &mut Vec<DocumentReport>) {
+        for t in current {
+            let document = format!("template {}", t.prefix);
+            let policy = t
+                .repository_policy
+                .as_deref()
+                .filter(|p| !p.trim().is_empty());
+            let place = Place::Document(&document);
+            // A policy that cannot be read at all is the template owner's to fix; ECR would not
+            // have stored it, and nothing here writes it.
+            let Ok(screened) = self.screen(place, policy, Kind::Repository, false) else {
+                continue;
+            };
+            if screened.untrusted.is_empty() {
+                continue;
+            }
+            match out.iter_mut().find(|d| d.document == document) {
+                Some(d) => d.untrusted = screened.untrusted,
+                None => out.push(DocumentReport {
+                    untrusted: screened.untrusted,
+                    ..DocumentReport::new(document, Status::Unchanged).because(
+                        "not the function's template: its grants outside the trust boundary are \
+                         reported, never revoked",
+                    )
+                }),
+            }
+        }
     }
 
     async fn apply_template(&self, prefix: &str, action: TemplateAction) -> DocumentReport {

@@ -139,7 +139,10 @@ impl Remediator {
                 .create_on_denied_pull(&target.repository, &rules, caller, converged, cause)
                 .await;
         }
-        if converged.status == Status::Unchanged && rules.is_empty() {
+        // A policy with grants outside the trust boundary is reported, not skipped, even where
+        // no rule matches.
+        let quiet = converged.status == Status::Unchanged && converged.untrusted.is_empty();
+        if quiet && rules.is_empty() {
             return Ok(converged.ended(
                 Status::Skipped,
                 "no rule matches this repository, and its policy holds no statement of this \
@@ -336,6 +339,7 @@ fn finish(
         status,
         rules: converged.rules,
         reason,
+        untrusted: converged.untrusted,
         ..out
     };
     if converged.unknown_principal && is_young(event_time) {

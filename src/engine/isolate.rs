@@ -4,9 +4,11 @@
 
 use crate::config::{desired_statements, Rule};
 use crate::ecr::EcrError;
-use crate::engine::converge::{log_change, Cause, Converged, Remediator};
+use crate::engine::converge::{Cause, Converged, Remediator};
 use crate::engine::outcome::Status;
-use crate::policy::{self, Plan};
+use crate::engine::trust::{log_changed, Place};
+use crate::policy::trust::Revocation;
+use crate::policy::{self, Ownership, Plan};
 
 /// How one trial write of the isolation went.
 enum Trial {
@@ -31,7 +33,7 @@ impl Remediator {
         cause: Cause<'_>,
     ) -> Result<Converged, EcrError> {
         out.unknown_principal = true;
-        let owner = &self.config.ownership;
+        let sids = |rules: &[&Rule]| sids(rules, &self.config.ownership);
         let (suspects, mut accepted): (Vec<&Rule>, Vec<&Rule>) = self
             .config
             .matching(repository)
@@ -39,37 +41,37 @@ impl Remediator {
         if suspects.is_empty() {
             return Ok(out.ended(Status::Failed, NO_SUSPECT));
         }
-        let sids = |rules: &[&Rule]| -> Vec<String> {
-            let statements = rules.iter().flat_map(|r| r.statements(owner));
-            statements.map(|s| s.sid).collect()
-        };
-        let mut current = out.before.clone();
+        // A trust revocation rides on the first write that lands, as it would have on the one
+        // IAM refused: the trials start from the revoked text.
+        let mut pending = out.revocation.clone();
+        let revoked = pending.as_ref().map(|r| r.text.clone());
+        let mut current = revoked.or_else(|| out.before.clone());
         let mut failed: Vec<&Rule> = Vec::new();
         let mut wrote = false;
         for (i, suspect) in suspects.iter().enumerate() {
             let mut trial = accepted.clone();
             trial.push(suspect);
             let keep = sids(&[&failed[..], &suspects[i + 1..]].concat());
-            let tried = self.trial(repository, &current, (&trial, &keep), cause);
-            match tried.await? {
+            let why = (pending.as_ref(), cause);
+            match self
+                .trial(repository, &current, (&trial, &keep), why)
+                .await?
+            {
                 Trial::Written(text) => {
-                    (current, wrote) = (text, true);
+                    (current, wrote, pending) = (text, true, None);
                     accepted.push(suspect);
                 }
                 Trial::UnknownPrincipal => failed.push(suspect),
-                Trial::Refused(reason) => {
-                    return Ok(out.ended(Status::Failed, reason));
-                }
+                Trial::Refused(reason) => return Ok(out.ended(Status::Failed, reason)),
             }
         }
         if !wrote {
             let rest = (&accepted[..], &sids(&failed)[..]);
-            match self.trial(repository, &current, rest, cause).await? {
+            let why = (pending.as_ref(), cause);
+            match self.trial(repository, &current, rest, why).await? {
                 Trial::Written(text) => current = text,
                 Trial::UnknownPrincipal => {}
-                Trial::Refused(reason) => {
-                    return Ok(out.ended(Status::Failed, reason));
-                }
+                Trial::Refused(reason) => return Ok(out.ended(Status::Failed, reason)),
             }
         }
         out.after = current;
@@ -82,13 +84,14 @@ impl Remediator {
         Ok(out.ended(Status::Failed, reason))
     }
 
-    /// Writes what `rules` want, keeping the owned statements named in `keep` as they are.
+    /// Writes what `rules` want, keeping the owned statements named in `keep` as they are, and
+    /// the trust revocation not written yet (`pending`: `current` is its text).
     async fn trial(
         &self,
         repository: &str,
         current: &Option<String>,
         (rules, keep): (&[&Rule], &[String]),
-        cause: Cause<'_>,
+        (pending, cause): (Option<&Revocation>, Cause<'_>),
     ) -> Result<Trial, EcrError> {
         let owner = &self.config.ownership;
         let desired = desired_statements(rules.iter().copied(), owner);
@@ -96,7 +99,11 @@ impl Remediator {
             Ok(d) => d,
             Err(e) => return Ok(Trial::Refused(e.to_string())),
         };
-        let (result, after, change) = match decision.plan {
+        let plan = match pending {
+            Some(r) => r.with_merge(decision.plan),
+            None => decision.plan,
+        };
+        let (result, after, change) = match plan {
             Plan::Unchanged => return Ok(Trial::Written(current.clone())),
             Plan::Write { text, change } => (
                 self.ecr
@@ -113,13 +120,20 @@ impl Remediator {
         };
         match result {
             Ok(()) => {
-                log_change(repository, &change, after.is_none(), cause);
+                let place = Place::Repository(repository);
+                log_changed(place, &change, after.is_none(), pending, cause);
                 Ok(Trial::Written(after))
             }
             Err(e) if e.is_principal_not_found() => Ok(Trial::UnknownPrincipal),
             Err(e) => Err(e),
         }
     }
+}
+
+/// The `Sid`s of the statements `rules` write.
+fn sids(rules: &[&Rule], owner: &Ownership) -> Vec<String> {
+    let statements = rules.iter().flat_map(|r| r.statements(owner));
+    statements.map(|s| s.sid).collect()
 }
 
 fn unknown_principal_reason(failed: &[&Rule], others_written: bool) -> String {

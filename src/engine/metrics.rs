@@ -13,6 +13,7 @@
 //! | `UnnamedCallerPulls` | Count | `FunctionName` | denied pulls from callers that no matching rule names (a security signal) |
 //! | `PullThroughCacheFailures` | Count | `FunctionName` | "ECR Pull Through Cache Action" events whose sync with the upstream registry failed (alarm) |
 //! | `MissedEvents` | Count | `FunctionName` | repositories the sweep had to give grants that the event path should have given (alarm) |
+//! | `UntrustedGrants` | Count | `FunctionName` | principals outside the rules' trust boundary in the documents an invocation read (only with `trust`; alarm) |
 //! | `SweepChecked`, `SweepApplied`, `SweepRevoked`, `SweepFailed`, `SweepNotReached` | Count | `FunctionName` | a sweep's counts |
 //! | `SweepCoverageSweeps` | None | `FunctionName` | how many consecutive sweeps cover every repository at this pace |
 
@@ -67,6 +68,11 @@ pub fn install(function_name: &str) -> Result<&'static Collector, String> {
         metrics::Unit::Count,
         "repairs the events missed"
     );
+    describe_counter!(
+        "UntrustedGrants",
+        metrics::Unit::Count,
+        "grants outside the trust boundary"
+    );
     for name in SWEEP_COUNTS {
         describe_counter!(name, metrics::Unit::Count, "a sweep's counts");
     }
@@ -103,6 +109,18 @@ pub fn record(outcome: &Outcome) {
     if let Some(sweep) = &outcome.sweep {
         record_sweep(sweep);
     }
+    let untrusted = untrusted_grants(outcome);
+    if untrusted > 0 {
+        counter!("UntrustedGrants").increment(untrusted as u64);
+    }
+}
+
+/// Every finding an invocation reported: in the repository's policy, in the registry documents
+/// an event about them converged, and in everything a sweep read (its own documents included).
+pub fn untrusted_grants(outcome: &Outcome) -> usize {
+    let documents: usize = outcome.documents.iter().map(|d| d.untrusted.len()).sum();
+    let swept = outcome.sweep.as_ref().map_or(0, |s| s.untrusted_grants);
+    outcome.untrusted.len() + documents + swept
 }
 
 /// A denied pull from a caller that no matching rule names: someone is trying to pull what the
@@ -184,5 +202,28 @@ mod tests {
         // Nothing written, or no creation time known.
         assert!(!is_missed_event(old, now, None));
         assert!(!is_missed_event(None, now, Some(&added)));
+    }
+
+    #[test]
+    fn untrusted_grants_count_every_document_an_invocation_read() {
+        use crate::engine::outcome::{DocumentReport, Outcome, SweepReport};
+        use crate::event::Trigger;
+        use crate::policy::trust::{Finding, FindingKind};
+        let finding = |sid: &str| Finding {
+            sid: sid.into(),
+            principal: "999999999999".into(),
+            kind: FindingKind::Untrusted,
+        };
+        let mut out = Outcome::new(None, Trigger::PolicyChanged, Status::Unchanged);
+        assert_eq!(untrusted_grants(&out), 0, "nothing found, nothing counted");
+        out.untrusted = vec![finding("A"), finding("B")];
+        let mut document = DocumentReport::new("registry policy", Status::Unchanged);
+        document.untrusted = vec![finding("C")];
+        out.documents = vec![document];
+        out.sweep = Some(SweepReport {
+            untrusted_grants: 4,
+            ..SweepReport::default()
+        });
+        assert_eq!(untrusted_grants(&out), 7);
     }
 }

@@ -11,6 +11,7 @@ mod isolate;
 pub mod metrics;
 pub(crate) mod outcome;
 pub(crate) mod sweep;
+pub(crate) mod trust;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use tracing::{info, warn};
 
 use crate::ecr::EcrError;
 use crate::event::Trigger;
+use crate::policy::trust::{Finding, Revocation};
 
 /// What happened to one event, or to one repository of a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +65,12 @@ pub struct DocumentReport {
     /// A retry could fix the failure (throttling, 5xx).
     #[serde(skip)]
     pub retryable: bool,
+    /// The principals outside the trust boundary in the document read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untrusted: Vec<Finding>,
+    /// What `revoke` mode took out of it (or, in a dry run, would), in the same write.
+    #[serde(skip)]
+    pub revocation: Option<Revocation>,
 }
 
 impl DocumentReport {
@@ -76,6 +83,8 @@ impl DocumentReport {
             before: None,
             after: None,
             retryable: false,
+            untrusted: Vec::new(),
+            revocation: None,
         }
     }
 
@@ -133,6 +142,17 @@ pub struct SweepReport {
     /// Repositories this sweep gave grants that the event path should have given (see
     /// `metrics::is_missed_event`).
     pub missed_events: usize,
+    /// Principals outside the trust boundary in the documents this sweep read (repository
+    /// policies and the registry's own documents); absent without any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub untrusted_grants: usize,
+    /// Of them, those `revoke` mode took out (or, in a dry run, would).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub untrusted_revoked: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The handler's answer, and the one log line each invocation leaves.
@@ -158,6 +178,10 @@ pub struct Outcome {
     /// The registry's own documents an event about them converged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<DocumentReport>,
+    /// The principals outside the trust boundary in the repository's policy, as
+    /// `{"sid", "principal", "kind"}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untrusted: Vec<Finding>,
     /// Seconds from the event's time to its outcome (events about a repository or the
     /// registry): in the log line and the metrics, not in the answer, which stays the same
     /// for the same event.
@@ -177,6 +201,7 @@ impl Outcome {
             reason: None,
             sweep: None,
             documents: Vec::new(),
+            untrusted: Vec::new(),
             event_age_seconds: None,
         }
     }

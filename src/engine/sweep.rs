@@ -25,6 +25,7 @@ use crate::engine::coverage;
 use crate::engine::metrics;
 use crate::engine::outcome::{DocumentReport, Status, SweepReport};
 use crate::event::Trigger;
+use crate::policy::trust::{Finding, Revocation};
 use crate::policy::Change;
 
 /// Most failed repositories named in a report; the count has them all.
@@ -79,6 +80,10 @@ pub struct RepositoryResult {
     pub after: Option<String>,
     /// What changed, by `Sid`.
     pub change: Option<Change>,
+    /// The principals outside the trust boundary in its policy.
+    pub untrusted: Vec<Finding>,
+    /// What `revoke` mode took out of its policy (or, in a dry run, would).
+    pub revocation: Option<Revocation>,
 }
 
 /// Watches a sweep as it goes (the command line's progress bar and diffs).
@@ -205,7 +210,11 @@ impl Remediator {
             }
             observer.document(d);
         }
-        let report = paced.sweep_listing(&listing, options, observer).await;
+        let mut report = paced.sweep_listing(&listing, options, observer).await;
+        for d in &documents {
+            report.untrusted_grants += d.untrusted.len();
+            report.untrusted_revoked += d.revocation.as_ref().map_or(0, |r| r.revoked.len());
+        }
         Ok(SweepReport {
             documents,
             ..report
@@ -299,11 +308,14 @@ impl Remediator {
             before: None,
             after: None,
             change: None,
+            untrusted: Vec::new(),
+            revocation: None,
         };
         match converged {
             Ok(c) => {
                 (result.status, result.reason) = c.explained();
                 (result.before, result.after, result.change) = (c.before, c.after, c.change);
+                (result.untrusted, result.revocation) = (c.untrusted, c.revocation);
             }
             Err(e) => result.reason = Some(e.to_string()),
         }
@@ -343,8 +355,13 @@ fn record(report: &mut SweepReport, r: &RepositoryResult, observer: &dyn SweepOb
             }
         }
     }
-    if revoked && matches!(r.status, Status::Applied | Status::Planned) {
+    let written = matches!(r.status, Status::Applied | Status::Planned);
+    if revoked && written {
         report.revoked += 1;
+    }
+    report.untrusted_grants += r.untrusted.len();
+    if let (true, Some(revocation)) = (written, &r.revocation) {
+        report.untrusted_revoked += revocation.revoked.len();
     }
     let outcome = r.status.as_str();
     match r.status {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod observe;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};

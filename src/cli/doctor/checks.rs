@@ -83,6 +83,7 @@ pub(crate) fn checks(facts: &Facts, config: Option<&Config>) -> Vec<Check> {
         out.extend(replication::image_replicated(facts, config, function_arn));
     }
     out.extend(facts.documents.iter().map(document));
+    out.extend(config.and_then(|c| trust::untrusted_grants(facts, c)));
     out
 }
 
@@ -353,3 +354,4 @@ fn document(d: &DocumentReport) -> Check {
 mod replication;
 #[cfg(test)]
 mod tests;
+mod trust;

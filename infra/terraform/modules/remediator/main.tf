@@ -72,7 +72,16 @@ locals {
       safetyMarginSeconds = var.sweep.safety_margin_seconds
     }
   }
-  config_json = var.config_file == null ? jsonencode(local.config_from_rules) : local.config_from_file
+  # `trust` only when set: without it the function judges no foreign grant, and the encoded rules
+  # stay exactly as they were.
+  config_trust = { for k, t in { trust = var.trust } : k => {
+    mode              = t.mode
+    accounts          = t.accounts
+    organizations     = t.organizations
+    organizationPaths = t.organization_paths
+    services          = t.services
+  } if t != null }
+  config_json = var.config_file == null ? jsonencode(merge(local.config_from_rules, local.config_trust)) : local.config_from_file
 
   # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT, which
   # the function follows; no RUST_LOG is needed.

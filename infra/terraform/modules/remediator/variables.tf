@@ -203,6 +203,51 @@ variable "rules" {
   }
 }
 
+variable "trust" {
+  description = "The trust boundary (docs/configuration.md#trust), unless config_file is set: grants in the registry's documents to anyone but the rules' principals, the registry's own account and what this lists are reported (mode \"report\", the default) or also taken back (\"revoke\"). null (the default) leaves other grants unjudged. With config_file: the file's trust."
+  type = object({
+    mode               = optional(string, "report")
+    accounts           = optional(list(string), [])
+    organizations      = optional(list(string), [])
+    organization_paths = optional(list(string), [])
+    services           = optional(list(string), [])
+  })
+  default = null
+
+  # check-config's checks, so that a plan fails where the function's init would.
+  validation {
+    condition     = var.trust == null || var.config_file == null
+    error_message = "trust and config_file cannot both be set: with config_file, the file's trust object is the one the function reads."
+  }
+
+  validation {
+    condition     = var.trust == null ? true : contains(["report", "revoke"], var.trust.mode)
+    error_message = "trust.mode must be \"report\" (log untrusted grants) or \"revoke\" (also take them out of the documents)."
+  }
+
+  validation {
+    condition     = var.trust == null ? true : alltrue([for a in var.trust.accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "Every trust.accounts entry must be a 12-digit account ID (no ARN, no wildcard: a single role belongs in a rule's principals.roles)."
+  }
+
+  validation {
+    condition     = var.trust == null ? true : alltrue([for o in var.trust.organizations : can(regex("^o-[a-z0-9]{10,32}$", o))])
+    error_message = "A trust.organizations entry is not an organization ID: use \"o-\" and 10 to 32 lowercase letters or digits."
+  }
+
+  validation {
+    condition = var.trust == null ? true : alltrue([for p in var.trust.organization_paths :
+    can(regex("^o-[a-z0-9]{10,32}/((r-[a-z0-9]+|ou-[a-z0-9]+-[a-z0-9]+)/)?(ou-[a-z0-9]+-[a-z0-9]+/)*[*]?$", p))])
+    error_message = "A trust.organization_paths entry is not an organization path: use e.g. \"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*\" (ending '/' or '/*')."
+  }
+
+  validation {
+    condition = var.trust == null ? true : alltrue([for s in var.trust.services :
+    length(s) <= 128 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+amazonaws[.]com([.]cn)?$", s))])
+    error_message = "A trust.services entry is not a service principal: use a name such as \"lambda.amazonaws.com\" (lowercase labels ending in .amazonaws.com or .amazonaws.com.cn, no wildcard)."
+  }
+}
+
 variable "dry_run" {
   description = "Decide and log, write nothing (with config_file: the file's dryRun)."
   type        = bool

@@ -207,3 +207,53 @@ fn a_push_rule_given_the_replication_detail_type_never_delivers_a_replica() {
     assert!(!found.ok);
     assert!(found.detail.contains("action-type"), "{found:?}");
 }
+
+#[test]
+fn the_untrusted_grants_the_registry_documents_hold_are_counted_only_with_a_trust_object() {
+    use ecr_policy_remediator::{Finding, FindingKind};
+    let finding = |sid: &str| Finding {
+        sid: sid.into(),
+        principal: "arn:aws:iam::999999999999:root".into(),
+        kind: FindingKind::Untrusted,
+    };
+    let mut f = complete();
+    let mut policy = DocumentReport::new("registry policy", Status::Unchanged);
+    policy.untrusted = vec![finding("Replication")];
+    let mut template = DocumentReport::new("template platform", Status::Unchanged);
+    template.untrusted = vec![finding("A"), finding("B")];
+    f.documents = vec![policy, template];
+    let line = |f: &Facts, config: &Config| {
+        checks(f, Some(config))
+            .into_iter()
+            .find(|c| c.check == "untrusted grants")
+    };
+    assert_eq!(
+        line(&f, &config()),
+        None,
+        "no trust object: the checklist as it was"
+    );
+    let mut trusting = config();
+    trusting.trust = Some(Default::default());
+    let counted = line(&f, &trusting).expect("a line with a trust object");
+    assert!(!counted.ok);
+    assert!(
+        counted
+            .detail
+            .starts_with("3 grant(s) outside the trust boundary")
+            && counted
+                .detail
+                .contains("registry policy: 1, template platform: 2"),
+        "{counted:?}"
+    );
+    assert!(counted
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("access --untrusted"));
+    f.documents = vec![DocumentReport::new("registry policy", Status::Unchanged)];
+    let clean = line(&f, &trusting).unwrap();
+    assert!(
+        clean.ok && clean.detail.contains("access --untrusted"),
+        "{clean:?}"
+    );
+}
