@@ -324,3 +324,43 @@ try:
 except ecr.exceptions.RegistryPolicyNotFoundException:
     print("   registry policy: deleted, nothing was left in it")
 PY
+
+echo "==> a trust boundary: nobody outside the rules may pull (issue 16)"
+"$PY" - "$LOGS" <<'PY'
+import boto3, json, sys
+logs = sys.argv[1]
+ecr = boto3.client("ecr")
+repo = "team-a/ledger"
+try:
+    policy = json.loads(ecr.get_repository_policy(repositoryName=repo)["policyText"])
+except ecr.exceptions.RepositoryPolicyNotFoundException:
+    policy = {"Version": "2012-10-17", "Statement": []}
+policy["Statement"] += [
+    {"Sid": "ContractorPull", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+     "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]},
+    {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"},
+    {"Sid": "LambdaECRImageRetrievalPolicy", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+     "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]},
+]
+ecr.set_repository_policy(repositoryName=repo, policyText=json.dumps(policy))
+print(f"   (someone grants {repo} to account 999999999999, to everyone, and to Lambda's service)")
+config = json.load(open(f"{logs}/config-smaller.json"))
+for mode in ("report", "revoke"):
+    json.dump({**config, "trust": {"mode": mode}}, open(f"{logs}/config-trust-{mode}.json", "w"), indent=2)
+PY
+echo "   mode report: access --untrusted lists every grant outside the rules; nothing is changed"
+cli access --config "$LOGS/config-trust-report.json" --untrusted | sed 's/^/   /'
+echo "   mode revoke: reconcile --dry-run shows each principal it would take back"
+cli reconcile --config "$LOGS/config-trust-revoke.json" --dry-run | sed 's/^/   /'
+echo "   mode revoke: and now for real"
+cli reconcile --config "$LOGS/config-trust-revoke.json" | sed 's/^/   /'
+"$PY" - <<'PY'
+import boto3, json
+ecr = boto3.client("ecr")
+statements = json.loads(ecr.get_repository_policy(repositoryName="team-a/ledger")["policyText"])["Statement"]
+sids = [s.get("Sid") for s in statements]
+print("   team-a/ledger now holds:", ", ".join(sids))
+assert "ContractorPull" not in sids and "Everyone" not in sids, "the untrusted and public grants are gone"
+assert "LambdaECRImageRetrievalPolicy" in sids, "a service statement is reported, never removed"
+assert any(s.startswith("EcrPolicyRemediator-team-a-") for s in sids), "the rules' own grant stays"
+PY
