@@ -228,20 +228,33 @@ fn row(g: &Grant) -> [String; 6] {
 
 fn print(out: &mut impl Write, found: &[Grant], format: AccessFormat) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = found.iter().map(|g| row(g).to_vec()).collect();
+    let summary = || {
+        let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
+        format!(
+            "{} grant(s); {unexplained} explained by no rule",
+            found.len()
+        )
+    };
+    emit(out, format, found, (&HEADER, &rows), summary)
+}
+
+/// `found` as JSON, or its `rows` under a header as CSV, or as a table and its one-line summary.
+pub(super) fn emit<T: serde::Serialize + ?Sized>(
+    out: &mut impl Write,
+    format: AccessFormat,
+    found: &T,
+    (header, rows): (&[&str], &[Vec<String>]),
+    summary: impl FnOnce() -> String,
+) -> std::io::Result<()> {
     match format {
         AccessFormat::Json => {
             let text = serde_json::to_string_pretty(found).unwrap_or_default();
             writeln!(out, "{text}")
         }
-        AccessFormat::Csv => write_csv(out, &HEADER, &rows),
+        AccessFormat::Csv => write_csv(out, header, rows),
         AccessFormat::Table => {
-            write_table(out, &HEADER, &rows)?;
-            let unexplained = found.iter().filter(|g| g.rule.is_none()).count();
-            writeln!(
-                out,
-                "{} grant(s); {unexplained} explained by no rule",
-                found.len()
-            )
+            write_table(out, header, rows)?;
+            writeln!(out, "{}", summary())
         }
     }
 }

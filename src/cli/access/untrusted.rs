@@ -8,7 +8,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{asked, repository_policies, template_pattern, write_csv, write_table};
+use super::{asked, emit, repository_policies, template_pattern};
 use super::{AccessFormat, AccessOptions};
 use crate::cli::common::{stdout, CliError, Ran};
 use ecr_policy_remediator::{check_trust, DocumentKind, Finding, FindingKind, Trusted};
@@ -106,24 +106,13 @@ fn print(out: &mut impl Write, found: &[Untrusted], format: AccessFormat) -> std
             ]
         })
         .collect();
-    match format {
-        AccessFormat::Json => {
-            let text = serde_json::to_string_pretty(found).unwrap_or_default();
-            writeln!(out, "{text}")
-        }
-        AccessFormat::Csv => write_csv(out, &HEADER, &rows),
-        AccessFormat::Table => {
-            write_table(out, &HEADER, &rows)?;
-            let documents: std::collections::BTreeSet<(&str, &str)> = found
-                .iter()
-                .map(|u| (u.repository.as_str(), u.source.as_str()))
-                .collect();
-            writeln!(
-                out,
-                "{} untrusted grant(s) in {} document(s)",
-                found.len(),
-                documents.len()
-            )
-        }
-    }
+    let summary = || {
+        let documents: std::collections::BTreeSet<(&str, &str)> = found
+            .iter()
+            .map(|u| (u.repository.as_str(), u.source.as_str()))
+            .collect();
+        let (n, d) = (found.len(), documents.len());
+        format!("{n} untrusted grant(s) in {d} document(s)")
+    };
+    emit(out, format, found, (&HEADER, &rows), summary)
 }
